@@ -1,0 +1,6 @@
+"""keras_l2l: learned optimizers (Andrychowicz et al. 2016) for Keras 3."""
+
+__version__ = "0.1.0"
+
+from keras_l2l.optimizer import LearnedOptimizer
+from keras_l2l.rules import CoordinatewiseLSTM, UpdateRule

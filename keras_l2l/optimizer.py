@@ -1,0 +1,184 @@
+"""`LearnedOptimizer`: a Keras optimizer whose step is a learned update rule."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_l2l import flat
+from keras_l2l.rules import CoordinatewiseLSTM
+
+NAN_POLICIES = ("skip", "raise")
+STATE_DTYPES = ("float32", "bfloat16", "float16")
+
+
+@keras.saving.register_keras_serializable(package="keras_l2l")
+class LearnedOptimizer(keras.optimizers.Optimizer):
+    """A coordinatewise LSTM optimizer (Andrychowicz et al., 2016) for Keras.
+
+    The update comes from the same pure rule the meta-trainer differentiates
+    through (`keras_l2l.rules.CoordinatewiseLSTM`). All of a model's variables
+    are updated by one fused rule call per step: gradients are flattened and
+    concatenated, the LSTM runs once over all coordinates, and the updates are
+    split back. The meta-parameters and every coordinate's LSTM state are
+    optimizer variables, so `model.save()` and `tf.train.Checkpoint` keep them.
+
+    Args:
+        learning_rate: multiplies the rule's output (1.0 = the rule as trained);
+            a float or a Keras learning-rate schedule.
+        units, num_layers, preprocessing, preprocessing_p, output_scale: the
+            rule's architecture, see `CoordinatewiseLSTM`.
+        seed: seed of the deterministic initial (untrained) meta-parameters.
+        nan_policy: `"skip"` leaves weights and LSTM state unchanged on a step
+            whose gradients are not all finite and counts it in
+            `skipped_steps`; `"raise"` stops with an error naming the variable.
+        state_dtype: storage dtype of the per-coordinate state; `"bfloat16"` or
+            `"float16"` halve its memory (the rule always computes in float32).
+    """
+
+    def __init__(
+        self,
+        learning_rate=1.0,
+        units=20,
+        num_layers=2,
+        preprocessing="log_sign",
+        preprocessing_p=10.0,
+        output_scale=0.1,
+        seed=0,
+        nan_policy="skip",
+        state_dtype="float32",
+        name="learned_optimizer",
+        **kwargs,
+    ):
+        if isinstance(learning_rate, (int, np.integer)):
+            learning_rate = float(learning_rate)
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        if nan_policy not in NAN_POLICIES:
+            raise ValueError(
+                f"Unknown nan_policy {nan_policy!r}; expected one of {NAN_POLICIES}."
+            )
+        if state_dtype not in STATE_DTYPES:
+            raise ValueError(
+                f"Unknown state_dtype {state_dtype!r}; expected one of {STATE_DTYPES}."
+            )
+        self.rule = CoordinatewiseLSTM(
+            units=units,
+            num_layers=num_layers,
+            preprocessing=preprocessing,
+            preprocessing_p=preprocessing_p,
+            output_scale=output_scale,
+        )
+        self.seed = seed
+        self.nan_policy = nan_policy
+        self.state_dtype = state_dtype
+        self._meta_variables = {
+            key: self.add_variable(
+                value.shape, initializer=_constant(value), name=f"meta_{key}"
+            )
+            for key, value in self.rule.init_meta_params(seed).items()
+        }
+        self.skipped_steps = self.add_variable(
+            (), initializer="zeros", dtype="int64", name="skipped_steps"
+        )
+
+    @property
+    def meta_variables(self):
+        """The rule's meta-parameters (LSTM and output kernels), in saved order."""
+        return list(self._meta_variables.values())
+
+    def get_meta_weights(self):
+        """Meta-parameters as `{name: numpy array}`."""
+        return {k: np.array(v.numpy()) for k, v in self._meta_variables.items()}
+
+    def set_meta_weights(self, weights):
+        """Set the meta-parameters from `{name: array}` with the rule's names and shapes."""
+        expected = {k: tuple(v.shape) for k, v in self._meta_variables.items()}
+        given = {k: tuple(np.shape(v)) for k, v in weights.items()}
+        if given != expected:
+            raise ValueError(
+                "Meta-weights do not match this optimizer's architecture "
+                f"({self.rule.get_config()}): expected {expected}, got {given}."
+            )
+        for key, value in weights.items():
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"Meta-weight {key!r} contains NaN or Inf.")
+            self._meta_variables[key].assign(np.asarray(value, np.float32))
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._shapes = [tuple(v.shape) for v in var_list]
+        num_coordinates = sum(flat.sizes_of(self._shapes))
+        self._state_variables = {
+            key: self.add_variable(
+                value.shape,
+                initializer=_constant(value),
+                dtype=self.state_dtype,
+                name=f"state_{key}",
+            )
+            for key, value in self.rule.init_state(num_coordinates).items()
+        }
+
+    def rule_state(self):
+        """Current rule state as float32 tensors `{name: [n, ...]}`."""
+        return {k: tf.cast(v, tf.float32) for k, v in self._state_variables.items()}
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        """One fused rule call for all variables (replaces per-variable `update_step`)."""
+        given = {self._get_variable_index(v): g for g, v in zip(grads, trainable_variables)}
+        if self.nan_policy == "raise":
+            for index, grad in given.items():
+                name = self._trainable_variables[index].path
+                tf.debugging.check_numerics(
+                    _dense(grad), f"LearnedOptimizer: non-finite gradient for {name}"
+                )
+        pieces = [
+            _dense(given[i]) if i in given else tf.zeros(shape)
+            for i, shape in enumerate(self._shapes)
+        ]
+        flat_grads = flat.flatten(pieces)
+        meta_params = {k: v.value for k, v in self._meta_variables.items()}
+        state = self.rule_state()
+        updates, new_state = self.rule(meta_params, flat_grads, state)
+        updates = updates * tf.cast(learning_rate, tf.float32)
+
+        keep = tf.ones_like(flat_grads, dtype=tf.bool)
+        if len(given) < len(self._shapes):  # variables without a gradient stay put
+            keep = tf.concat(
+                [
+                    tf.fill([size], i in given)
+                    for i, size in enumerate(flat.sizes_of(self._shapes))
+                ],
+                0,
+            )
+        if self.nan_policy == "skip":
+            finite = tf.reduce_all(tf.math.is_finite(flat_grads))
+            self.skipped_steps.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
+            keep = tf.logical_and(keep, finite)
+        updates = tf.where(keep, updates, 0.0)
+        for key, variable in self._state_variables.items():
+            mask = tf.reshape(keep, [-1] + [1] * (len(variable.shape) - 1))
+            value = tf.where(mask, new_state[key], state[key])
+            variable.assign(tf.cast(value, variable.dtype))
+        for index, update in enumerate(flat.unflatten(updates, self._shapes)):
+            if index in given:
+                variable = self._trainable_variables[index]
+                self.assign_add(variable, tf.cast(update, variable.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self.rule.get_config())
+        config.update(
+            seed=self.seed, nan_policy=self.nan_policy, state_dtype=self.state_dtype
+        )
+        return config
+
+
+def _dense(grad):
+    """A dense float32 gradient (`IndexedSlices` from embeddings are scattered)."""
+    return tf.cast(tf.convert_to_tensor(grad), tf.float32)
+
+
+def _constant(value):
+    """A Keras initializer returning a precomputed tensor."""
+    return lambda shape, dtype=None: tf.cast(value, dtype or tf.float32)

@@ -1,0 +1,58 @@
+"""Gradient preprocessing for coordinatewise rules (paper, Appendix A).
+
+Raw gradients span many orders of magnitude; an LSTM sees them better as a
+(log-magnitude, sign) pair. Each function maps a flat gradient `[n]` to
+features `[n, k]`.
+"""
+
+import math
+
+import tensorflow as tf
+
+PREPROCESSING = ("log_sign", "clamped_log_sign", "none")
+
+
+def num_features(kind):
+    """Number of input features per coordinate produced by `kind`."""
+    check_kind(kind)
+    return 1 if kind == "none" else 2
+
+
+def check_kind(kind):
+    if kind not in PREPROCESSING:
+        raise ValueError(
+            f"Unknown preprocessing {kind!r}; expected one of {PREPROCESSING}."
+        )
+
+
+def log_sign(grads, p=10.0):
+    """Paper's preprocessing: `(log|g|/p, sign g)` if `|g| >= e^-p`, else `(-1, e^p g)`.
+
+    The log is taken of `max(|g|, e^-p)` so that neither branch produces an
+    infinite value or a NaN gradient, even for `g == 0`.
+    """
+    threshold = math.exp(-p)
+    magnitude = tf.abs(grads)
+    large = magnitude >= threshold
+    log_part = tf.math.log(tf.maximum(magnitude, threshold)) / p
+    first = tf.where(large, log_part, -tf.ones_like(grads))
+    second = tf.where(large, tf.sign(grads), grads * math.exp(p))
+    return tf.stack([first, second], axis=-1)
+
+
+def clamped_log_sign(grads, p=5.0):
+    """The released DeepMind code's variant: `(max(log(|g|+eps)/p, -1), clip(e^p g, -1, 1))`."""
+    eps = 1.1920929e-07  # float32 machine epsilon, as in the DeepMind code
+    log_part = tf.maximum(tf.math.log(tf.abs(grads) + eps) / p, -1.0)
+    sign_part = tf.clip_by_value(grads * math.exp(p), -1.0, 1.0)
+    return tf.stack([log_part, sign_part], axis=-1)
+
+
+def preprocess(grads, kind="log_sign", p=10.0):
+    """Features `[n, num_features(kind)]` for a flat gradient `[n]`."""
+    check_kind(kind)
+    if kind == "log_sign":
+        return log_sign(grads, p)
+    if kind == "clamped_log_sign":
+        return clamped_log_sign(grads, p)
+    return grads[:, None]

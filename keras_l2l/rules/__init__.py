@@ -1,0 +1,4 @@
+"""Pure update rules: `(meta_params, grads, state) -> (updates, new_state)`."""
+
+from keras_l2l.rules.base import UpdateRule
+from keras_l2l.rules.lstm import CoordinatewiseLSTM

@@ -1,0 +1,36 @@
+"""The update-rule interface shared by learned and hand-written optimizers."""
+
+
+class UpdateRule:
+    """A pure optimizer step: `(meta_params, grads, state) -> (updates, new_state)`.
+
+    `grads` is one flat float32 vector holding every coordinate of a model (all
+    variables flattened and concatenated), so a rule sees the whole model at
+    once: coordinatewise rules treat it as a batch, and rules that share
+    information across coordinates (global averages, external memory) can
+    reduce over it. `state` and `meta_params` are dicts of tensors; state
+    entries may be per coordinate (leading dimension `n`) or global. The
+    returned `updates` are *added* to the parameters.
+
+    Hand-written rules (SGD, Adam) take their learning rate as their only
+    meta-parameter, so learned and baseline rules run through the same
+    compiled loops unchanged, and a learning-rate grid needs no retracing.
+    """
+
+    def init_meta_params(self, seed=0):
+        """Initial meta-parameters, deterministic in `seed`: `{name: tensor}`."""
+        return {}
+
+    def init_state(self, num_coordinates):
+        """Initial state for `num_coordinates` coordinates: `{name: tensor}`."""
+        raise NotImplementedError
+
+    def __call__(self, meta_params, grads, state):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
