@@ -1,0 +1,110 @@
+"""Any Keras model as a problem, made functional with `Model.stateless_call`."""
+
+import random
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_l2l.problems.base import Problem, batched_mean, sample_indices
+
+
+def _as_arrays(x, y):
+    """(x, y) arrays from arrays or from a finite `tf.data.Dataset` of (x, y) pairs."""
+    if isinstance(x, tf.data.Dataset):
+        if y is not None:
+            raise ValueError("Pass either a tf.data.Dataset of (x, y) or arrays x and y.")
+        xs, ys = zip(*[(np.asarray(a), np.asarray(b)) for a, b in x.unbatch()])
+        return np.stack(xs), np.stack(ys)
+    if y is None or len(x) != len(y):
+        raise ValueError("x and y must be arrays with the same number of examples.")
+    return np.asarray(x), np.asarray(y)
+
+
+class KerasProblem(Problem):
+    """Learn an optimizer for a model you train over and over.
+
+    `model` is a built Keras model; `loss` a Keras loss name or per-example loss
+    function `(y_true, y_pred)`; `x, y` the training data as arrays (or `x` a
+    finite `tf.data.Dataset` of `(x, y)`, read into memory once). Each seed
+    re-initializes the trainable weights with the model's own initializers;
+    non-trainable weights (e.g. a frozen backbone) keep the model's values.
+    Layers such as batch norm run in training mode (batch statistics), also
+    for the evaluation loss, which is over the whole training data.
+    `test_data=(x, y)` and `metric` (a function `(y_true, y_pred) -> per-example
+    score`, default accuracy for integer labels) give the test metric.
+    """
+
+    def __init__(
+        self,
+        model,
+        loss,
+        x,
+        y=None,
+        batch_size=128,
+        test_data=None,
+        metric="accuracy",
+        name="keras_model",
+    ):
+        if not model.built:
+            raise ValueError("Build the model (call it once or give it an Input) first.")
+        self.model = model
+        self.loss_fn = keras.losses.get(loss)
+        x, y = _as_arrays(x, y)
+        self.x_train, self.y_train = tf.constant(x), tf.constant(y)
+        self.batch_size = int(batch_size)
+        self.test_data = None
+        if test_data is not None:
+            self.test_data = tuple(tf.constant(a) for a in _as_arrays(*test_data))
+        self.metric = _accuracy if metric == "accuracy" else metric
+        self.name = name
+        self.eval_set = f"full training data ({x.shape[0]} examples)"
+        self.test_metric_name = "test_accuracy" if metric == "accuracy" else "test_metric"
+        self.non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
+
+    def init_params(self, seed):
+        """Fresh trainable weights from the model's initializers, deterministic in `seed`.
+
+        Keras draws unseeded initializers' seeds from Python's `random`, so the
+        clone is made under a seeded `random` whose state is restored after.
+        """
+        saved = random.getstate()
+        try:
+            random.seed(int(seed))
+            clone = keras.models.clone_model(self.model)
+        finally:
+            random.setstate(saved)
+        return [tf.convert_to_tensor(v) for v in clone.trainable_variables]
+
+    def shapes(self):
+        return [tuple(v.shape) for v in self.model.trainable_variables]
+
+    def predict(self, params, x):
+        y_pred, _ = self.model.stateless_call(params, self.non_trainable, x, training=True)
+        return y_pred
+
+    def batch(self, seed, step):
+        idx = sample_indices(seed, step, self.batch_size, self.x_train.shape[0])
+        return tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
+
+    def loss(self, params, batch):
+        x, y = batch
+        return tf.reduce_mean(self.loss_fn(y, self.predict(params, x)))
+
+    def eval_loss(self, params, seed):
+        return batched_mean(
+            lambda x, y: self.loss_fn(y, self.predict(params, x)),
+            self.x_train,
+            self.y_train,
+        )
+
+    def test_metric(self, params, seed):
+        if self.test_data is None:
+            return None
+        x, y = self.test_data
+        return batched_mean(lambda a, b: self.metric(b, self.predict(params, a)), x, y)
+
+
+def _accuracy(y_true, y_pred):
+    predictions = tf.argmax(y_pred, axis=-1, output_type=tf.int32)
+    return tf.cast(tf.equal(predictions, tf.cast(tf.reshape(y_true, [-1]), tf.int32)), tf.float32)

@@ -1,0 +1,47 @@
+"""Running a rule on a problem: the one optimization loop every tool shares.
+
+Validation during meta-training and the evaluation harness both call this,
+so learned and hand-written rules see identical parameters and batches.
+"""
+
+import tensorflow as tf
+
+from keras_l2l import flat
+
+
+def loss_and_flat_grad(problem, flat_params, shapes, batch, scale=None):
+    """Loss at `flat_params` (times the per-coordinate `scale`) and its flat gradient."""
+    with tf.GradientTape() as tape:
+        tape.watch(flat_params)
+        scaled = flat_params if scale is None else flat_params * scale
+        loss = problem.loss(flat.unflatten(scaled, shapes), batch)
+    return loss, tape.gradient(loss, flat_params)
+
+
+def make_rollout(rule, problem):
+    """A compiled `run(meta_params, params, seed, steps) -> (losses[steps], final params)`.
+
+    `losses[t]` is the minibatch loss at the parameters before update t; the
+    loop is a `tf.while_loop`, so long horizons do not grow the graph, and
+    `seed`, `steps` and `meta_params` are tensors, so one trace serves every
+    seed, horizon and learning rate. `params` is the flat initial parameter
+    vector, `flat.flatten(problem.init_params(seed))`.
+    """
+    shapes = problem.shapes()
+
+    @tf.function
+    def run(meta_params, params, seed, steps):
+        state = rule.init_state(tf.shape(params)[0])
+        losses = tf.TensorArray(tf.float32, size=steps)
+
+        def body(t, params, state, losses):
+            loss, grads = loss_and_flat_grad(problem, params, shapes, problem.batch(seed, t))
+            updates, state = rule(meta_params, grads, state)
+            return t + 1, params + updates, state, losses.write(t, loss)
+
+        _, params, _, losses = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), params, state, losses)
+        )
+        return losses.stack(), params
+
+    return run
