@@ -98,9 +98,10 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
                 "Meta-weights do not match this optimizer's architecture "
                 f"({self.rule.get_config()}): expected {expected}, got {given}."
             )
-        for key, value in weights.items():
+        for key, value in weights.items():  # validate all before assigning any
             if not np.all(np.isfinite(value)):
                 raise ValueError(f"Meta-weight {key!r} contains NaN or Inf.")
+        for key, value in weights.items():
             self._meta_variables[key].assign(np.asarray(value, np.float32))
 
     def build(self, var_list):
