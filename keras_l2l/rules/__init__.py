@@ -2,3 +2,4 @@
 
 from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.lstm import CoordinatewiseLSTM
+from keras_l2l.rules.baselines import BASELINES, SGD, Adam, Momentum, Nesterov, RMSprop

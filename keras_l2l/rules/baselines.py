@@ -1,0 +1,129 @@
+"""Hand-written optimizers as pure rules, step-for-step equal to `keras.optimizers`.
+
+They run through the same compiled rollout as learned rules, so a comparison
+sees identical parameters and batches. The learning rate is the only
+meta-parameter, so one trace serves a whole learning-rate grid; every other
+hyper-parameter is fixed at construction (defaults are Keras').
+"""
+
+import tensorflow as tf
+
+from keras_l2l.rules.base import UpdateRule
+
+
+class _LearningRateRule(UpdateRule):
+    """A rule whose meta-parameters are just `{"learning_rate": scalar}`."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate = float(learning_rate)
+
+    def init_meta_params(self, seed=0):
+        return {"learning_rate": tf.constant(self.learning_rate, tf.float32)}
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate}
+
+
+class SGD(_LearningRateRule):
+    """`keras.optimizers.SGD()`: `update = -lr * g`."""
+
+    def __init__(self, learning_rate=0.01):
+        super().__init__(learning_rate)
+
+    def init_state(self, num_coordinates):
+        return {}
+
+    def __call__(self, meta_params, grads, state):
+        return -grads * meta_params["learning_rate"], {}
+
+
+class Momentum(_LearningRateRule):
+    """`keras.optimizers.SGD(momentum=0.9)`: `m = momentum * m - lr * g; update = m`."""
+
+    nesterov = False
+
+    def __init__(self, learning_rate=0.01, momentum=0.9):
+        super().__init__(learning_rate)
+        self.momentum = float(momentum)
+
+    def init_state(self, num_coordinates):
+        return {"momentum": tf.zeros([num_coordinates], tf.float32)}
+
+    def __call__(self, meta_params, grads, state):
+        step = grads * meta_params["learning_rate"]
+        m = state["momentum"] * self.momentum - step
+        update = m * self.momentum - step if self.nesterov else m
+        return update, {"momentum": m}
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+class Nesterov(Momentum):
+    """`keras.optimizers.SGD(momentum=0.9, nesterov=True)`: `update = momentum * m - lr * g`."""
+
+    nesterov = True
+
+
+class RMSprop(_LearningRateRule):
+    """`keras.optimizers.RMSprop()`: `v = rho v + (1 - rho) g^2; update = -lr g / sqrt(v + eps)`."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+    def init_state(self, num_coordinates):
+        return {"velocity": tf.zeros([num_coordinates], tf.float32)}
+
+    def __call__(self, meta_params, grads, state):
+        v = self.rho * state["velocity"] + (1 - self.rho) * tf.square(grads)
+        update = -(meta_params["learning_rate"] * grads) / tf.sqrt(v + self.epsilon)
+        return update, {"velocity": v}
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Adam(_LearningRateRule):
+    """`keras.optimizers.Adam()`, with Keras' bias correction folded into the step size.
+
+    `alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)`, `update = -alpha m / (sqrt(v) + eps)`
+    (epsilon outside the square root and not bias-corrected, as Keras does).
+    The step counter `t` is a global scalar state entry.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = float(epsilon)
+
+    def init_state(self, num_coordinates):
+        zeros = tf.zeros([num_coordinates], tf.float32)
+        return {"m": zeros, "v": zeros, "step": tf.zeros([], tf.float32)}
+
+    def __call__(self, meta_params, grads, state):
+        step = state["step"] + 1.0
+        beta_1_power = tf.pow(tf.constant(self.beta_1, tf.float32), step)
+        beta_2_power = tf.pow(tf.constant(self.beta_2, tf.float32), step)
+        alpha = meta_params["learning_rate"] * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        m = state["m"] + (grads - state["m"]) * (1 - self.beta_1)
+        v = state["v"] + (tf.square(grads) - state["v"]) * (1 - self.beta_2)
+        update = -(m * alpha) / (tf.sqrt(v) + self.epsilon)
+        return update, {"m": m, "v": v, "step": step}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+BASELINES = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nag": Nesterov,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}

@@ -1,0 +1,67 @@
+"""Baseline rules against the `keras.optimizers` they reproduce, step by step."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_l2l import flat
+from keras_l2l.rules import baselines
+from keras_l2l.rules.baselines import BASELINES
+
+SHAPES = [(3, 4), (4,), (2, 2, 2)]
+
+CASES = [
+    ("sgd", lambda lr: keras.optimizers.SGD(lr)),
+    ("momentum", lambda lr: keras.optimizers.SGD(lr, momentum=0.9)),
+    ("nag", lambda lr: keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)),
+    ("rmsprop", lambda lr: keras.optimizers.RMSprop(lr)),
+    ("adam", lambda lr: keras.optimizers.Adam(lr)),
+]
+
+
+@pytest.mark.parametrize("name, make_keras", CASES, ids=[c[0] for c in CASES])
+def test_matches_keras_step_by_step(name, make_keras):
+    rng = np.random.default_rng(0)
+    lr = 0.05
+    start = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
+    variables = [keras.Variable(v) for v in start]
+    optimizer = make_keras(lr)
+    rule = BASELINES[name](learning_rate=lr)
+    meta = rule.init_meta_params()
+    params = flat.flatten(start)
+    state = rule.init_state(int(params.shape[0]))
+    for _ in range(10):
+        # Gradients over several magnitudes, some tiny so epsilon placement matters.
+        grads = [
+            (rng.normal(size=s) * 10.0 ** rng.uniform(-6, 1, size=s)).astype(np.float32)
+            for s in SHAPES
+        ]
+        optimizer.apply_gradients(zip([tf.constant(g) for g in grads], variables))
+        updates, state = rule(meta, flat.flatten(grads), state)
+        params = params + updates
+        np.testing.assert_allclose(
+            params.numpy(), flat.flatten(variables).numpy(), rtol=0, atol=1e-6
+        )
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_config_round_trip_and_meta_params(name):
+    rule = BASELINES[name](learning_rate=0.125)
+    again = type(rule).from_config(rule.get_config())
+    assert again.get_config() == rule.get_config()
+    meta = rule.init_meta_params(seed=3)
+    assert list(meta) == ["learning_rate"]
+    assert meta["learning_rate"].dtype == tf.float32
+    assert float(meta["learning_rate"]) == 0.125
+
+
+def test_keras_defaults():
+    assert baselines.SGD().learning_rate == 0.01
+    assert baselines.Momentum().momentum == 0.9
+    assert baselines.RMSprop().get_config() == {
+        "learning_rate": 0.001, "rho": 0.9, "epsilon": 1e-7
+    }
+    assert baselines.Adam().get_config() == {
+        "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7
+    }
