@@ -1,0 +1,289 @@
+"""`MetaTrainer`: learn a rule's meta-parameters by gradient descent through unrolled runs."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_l2l import flat
+from keras_l2l.meta.weights import meta_loss_weights
+from keras_l2l.rollout import loss_and_flat_grad, make_rollout
+
+TRAINING_SEED_BASE = 1_000_000  # meta-training runs; evaluation uses seeds < 500_000
+VALIDATION_SEED_BASE = 500_000
+
+
+class MetaTrainer:
+    """Meta-trains `optimizer` (a `LearnedOptimizer`) on one problem or a mixture.
+
+    One epoch is one optimizee run of `horizon` steps from fresh parameters on
+    a fresh problem instance, cut into `horizon / unroll` truncations; each
+    truncation is a compiled unroll whose meta-loss `sum_t w_t f(theta_t)` is
+    differentiated with respect to the rule's meta-parameters and applied by
+    `meta_optimizer`. Parameters and rule state carry over between truncations.
+
+    Args:
+        optimizer: the `LearnedOptimizer` whose `meta_variables` are trained.
+        problems: a `Problem` or a list of them (one is drawn per epoch).
+        horizon, unroll: optimizee steps per run and per truncation.
+        meta_optimizer: a Keras optimizer (default Adam 1e-3).
+        meta_loss: "uniform" (paper), "final", "exponential" or a callable
+            `(t, horizon) -> weight`; `log_loss` uses log f instead of f.
+        second_order: keep second derivatives (by default the optimizee
+            gradient fed to the rule is wrapped in `tf.stop_gradient`).
+        clip_norm: global-norm clip of the meta-gradient (None: no clipping).
+        random_scaling: if > 0, each run sees f(c * theta) with per-coordinate
+            c = exp(U(-r, r)) (Lv et al. 2017).
+        validation_every, validation_runs, validation_horizon: validate every
+            N epochs on `validation_runs` fresh seeds and keep the best
+            meta-parameters (by mean minibatch loss over the run, or the loss
+            over its last tenth with `validation_metric="final"`).
+        checkpoint_dir: `tf.train.CheckpointManager` directory; training resumes
+            from it. log_dir: TensorBoard scalars.
+        max_bad_steps: after this many consecutive non-finite meta-steps the
+            last good meta-parameters are restored and the meta learning rate
+            halved.
+        seed: base seed of the run sequence (problem choice, instances, scaling).
+    """
+
+    def __init__(
+        self,
+        optimizer,
+        problems,
+        horizon=100,
+        unroll=20,
+        meta_optimizer=None,
+        meta_loss="uniform",
+        log_loss=False,
+        second_order=False,
+        clip_norm=None,
+        random_scaling=0.0,
+        validation_every=10,
+        validation_runs=10,
+        validation_horizon=None,
+        validation_metric="mean",
+        checkpoint_dir=None,
+        checkpoint_every=10,
+        log_dir=None,
+        max_bad_steps=10,
+        seed=0,
+        jit_compile=False,
+    ):
+        if horizon % unroll:
+            raise ValueError(f"horizon ({horizon}) must be a multiple of unroll ({unroll}).")
+        if validation_metric not in ("mean", "final"):
+            raise ValueError("validation_metric must be 'mean' or 'final'.")
+        self.optimizer = optimizer
+        self.rule = optimizer.rule
+        self.problems = list(problems) if isinstance(problems, (list, tuple)) else [problems]
+        self.horizon, self.unroll = int(horizon), int(unroll)
+        self.weights = meta_loss_weights(meta_loss, self.horizon)
+        self.log_loss, self.second_order = log_loss, second_order
+        self.clip_norm, self.random_scaling = clip_norm, float(random_scaling)
+        self.validation_every, self.validation_runs = validation_every, validation_runs
+        self.validation_horizon = validation_horizon or self.horizon
+        self.validation_metric = validation_metric
+        self.checkpoint_every, self.max_bad_steps, self.seed = checkpoint_every, max_bad_steps, seed
+        self.jit_compile = jit_compile
+        self.meta_variables = optimizer.meta_variables
+        self.meta_optimizer = meta_optimizer or keras.optimizers.Adam(1e-3)
+        self.meta_optimizer.build(self.meta_variables)
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.best_validation = tf.Variable(math.inf, trainable=False)
+        self.best_meta = [tf.Variable(v.value, trainable=False) for v in self.meta_variables]
+        self.skipped_meta_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._truncations, self._rollouts = {}, {}
+        self._good = self._snapshot()
+        self.checkpoint = tf.train.Checkpoint(
+            meta=[v.value for v in self.meta_variables],
+            meta_optimizer=self.meta_optimizer,
+            epoch=self.epoch,
+            best_validation=self.best_validation,
+            best_meta=self.best_meta,
+            skipped_meta_steps=self.skipped_meta_steps,
+        )
+        self.manager = None
+        if checkpoint_dir:
+            self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3)
+            if self.manager.latest_checkpoint:
+                self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+                self._good = self._snapshot()
+        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
+
+    # -- one truncation -------------------------------------------------------
+
+    def _truncation_fn(self, problem):
+        """The compiled truncation for `problem` (traced once per problem)."""
+        if id(problem) in self._truncations:
+            return self._truncations[id(problem)]
+        shapes, names = problem.shapes(), [v.name.split("meta_", 1)[-1] for v in self.meta_variables]
+        meta_tf = [v.value for v in self.meta_variables]
+
+        @tf.function(jit_compile=self.jit_compile)
+        def truncation(params, state, seed, start, weights, scale):
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(meta_tf)
+                meta_params = dict(zip(names, meta_tf))
+                losses = []
+                for t in range(self.unroll):
+                    batch = problem.batch(seed, start + t)
+                    loss, grads = loss_and_flat_grad(problem, params, shapes, batch, scale)
+                    if not self.second_order:
+                        grads = tf.stop_gradient(grads)
+                    if t > 0:
+                        losses.append(loss)
+                    updates, state = self.rule(meta_params, grads, state)
+                    params = params + updates
+                final_batch = problem.batch(seed, start + self.unroll)
+                losses.append(problem.loss(flat.unflatten(params * scale, shapes), final_batch))
+                losses = tf.stack(losses)
+                terms = tf.math.log(tf.maximum(losses, 1e-30)) if self.log_loss else losses
+                meta_loss = tf.reduce_sum(weights * terms) / self.unroll
+            meta_grads = tape.gradient(meta_loss, meta_tf)
+            grad_norm = tf.linalg.global_norm(meta_grads)
+            ok = tf.math.is_finite(meta_loss) & tf.math.is_finite(grad_norm)
+            if self.clip_norm:
+                meta_grads, _ = tf.clip_by_global_norm(meta_grads, self.clip_norm, grad_norm)
+
+            def apply():
+                self.meta_optimizer.apply(meta_grads, self.meta_variables)
+                return tf.constant(True)
+
+            tf.cond(ok, apply, lambda: tf.constant(False))
+            self.skipped_meta_steps.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
+            return params, state, meta_loss, tf.reduce_mean(losses), grad_norm, ok
+
+        self._truncations[id(problem)] = truncation
+        return truncation
+
+    # -- runs -----------------------------------------------------------------
+
+    def _run_setup(self, epoch):
+        """(problem, seed, scale) of training run `epoch`, deterministic in (seed, epoch)."""
+        rng = np.random.default_rng([self.seed, int(epoch)])
+        problem = self.problems[int(rng.integers(len(self.problems)))]
+        run_seed = TRAINING_SEED_BASE + self.seed * 10_000_000 + int(epoch)
+        params = flat.flatten(problem.init_params(run_seed))
+        scale = tf.ones_like(params)
+        if self.random_scaling > 0:
+            r = self.random_scaling
+            scale = tf.exp(tf.constant(rng.uniform(-r, r, params.shape), tf.float32))
+        return problem, run_seed, params / scale, scale
+
+    def train_epoch(self, epoch):
+        """One meta-training run; returns its logs."""
+        problem, run_seed, params, scale = self._run_setup(epoch)
+        truncation = self._truncation_fn(problem)
+        state = self.rule.init_state(params.shape[0])
+        seed = tf.constant(run_seed, tf.int64)
+        meta_losses, losses, norms, bad = [], [], [], 0
+        for k in range(self.horizon // self.unroll):
+            start = k * self.unroll
+            weights = tf.constant(self.weights[start : start + self.unroll])
+            params, state, meta_loss, loss, norm, ok = truncation(
+                params, state, seed, tf.constant(start), weights, scale
+            )
+            if not bool(ok):
+                bad += 1
+                break  # a diverged optimizee cannot continue this run
+            meta_losses.append(float(meta_loss))
+            losses.append(float(loss))
+            norms.append(float(norm))
+        return {
+            "meta_loss": float(np.mean(meta_losses)) if meta_losses else math.nan,
+            "loss": float(np.mean(losses)) if losses else math.nan,
+            "grad_norm": float(np.mean(norms)) if norms else math.nan,
+            "bad_steps": bad,
+        }
+
+    def _rollout(self, problem):
+        if id(problem) not in self._rollouts:
+            self._rollouts[id(problem)] = make_rollout(self.rule, problem)
+        return self._rollouts[id(problem)]
+
+    def current_meta_params(self):
+        names = [v.name.split("meta_", 1)[-1] for v in self.meta_variables]
+        return {n: v.value for n, v in zip(names, self.meta_variables)}
+
+    def validate(self, horizon=None):
+        """Mean validation loss over fresh seeds and all problems (inf if any run diverges)."""
+        horizon = horizon or self.validation_horizon
+        meta_params, values = self.current_meta_params(), []
+        for i in range(self.validation_runs):
+            problem = self.problems[i % len(self.problems)]
+            seed = VALIDATION_SEED_BASE + i
+            params = flat.flatten(problem.init_params(seed))
+            losses, _ = self._rollout(problem)(
+                meta_params, params, tf.constant(seed, tf.int64), tf.constant(horizon)
+            )
+            losses = losses.numpy()
+            if self.validation_metric == "final":
+                losses = losses[-max(1, horizon // 10) :]
+            values.append(float(np.mean(losses)))
+        value = float(np.mean(values))
+        return value if math.isfinite(value) else math.inf
+
+    # -- the loop -------------------------------------------------------------
+
+    def fit(self, epochs, callbacks=(), verbose=1, restore_best=True):
+        """Train until `epochs` runs in total (resuming from the checkpoint, if any).
+
+        Returns a history `{name: [values per epoch]}`. With `restore_best`,
+        the best validated meta-parameters are loaded into the optimizer at the end.
+        """
+        history = {}
+        progbar = keras.utils.Progbar(epochs, verbose=verbose, stateful_metrics=["val_loss"])
+        start = int(self.epoch.numpy())
+        progbar.update(start)
+        consecutive_bad = 0
+        for epoch in range(start, epochs):
+            logs = self.train_epoch(epoch)
+            consecutive_bad = consecutive_bad + 1 if logs["bad_steps"] else 0
+            if consecutive_bad >= self.max_bad_steps:
+                self._recover(epoch)
+                consecutive_bad = 0
+            self.epoch.assign(epoch + 1)
+            if self.validation_every and (epoch + 1) % self.validation_every == 0:
+                logs["val_loss"] = self.validate()
+                if logs["val_loss"] < float(self.best_validation.numpy()):
+                    self.best_validation.assign(logs["val_loss"])
+                    for best, v in zip(self.best_meta, self.meta_variables):
+                        best.assign(v.value)
+                self._good = self._snapshot()
+            if self.manager and (epoch + 1) % self.checkpoint_every == 0:
+                self.manager.save(checkpoint_number=epoch + 1)
+            self._log(epoch, logs)
+            for name, value in logs.items():
+                history.setdefault(name, []).append(value)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            progbar.update(epoch + 1, [(k, v) for k, v in logs.items() if k != "bad_steps"])
+        if self.manager and int(self.epoch.numpy()) % self.checkpoint_every:
+            self.manager.save(checkpoint_number=int(self.epoch.numpy()))
+        if restore_best and math.isfinite(float(self.best_validation.numpy())):
+            for best, v in zip(self.best_meta, self.meta_variables):
+                v.assign(best)
+        return history
+
+    def _snapshot(self):
+        return [np.array(v.numpy()) for v in self.meta_variables + self.meta_optimizer.variables]
+
+    def _recover(self, epoch):
+        """Restore the last good meta-parameters and halve the meta learning rate."""
+        for v, value in zip(self.meta_variables + self.meta_optimizer.variables, self._good):
+            v.assign(value)
+        lr = self.meta_optimizer.learning_rate
+        lr.assign(lr * 0.5)
+        print(
+            f"MetaTrainer: {self.max_bad_steps} consecutive non-finite meta-steps at "
+            f"epoch {epoch}; restored the last good meta-parameters and lowered the "
+            f"meta learning rate to {float(lr.numpy()):.3g}."
+        )
+
+    def _log(self, epoch, logs):
+        if self.writer is None:
+            return
+        with self.writer.as_default(step=epoch):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)

@@ -1,0 +1,148 @@
+"""Pretrained rules shipped in the wheel, and the preset directory format.
+
+A preset is a directory with three files, none of which can run code:
+- `config.json`: the rule's architecture (`CoordinatewiseLSTM` arguments);
+- `weights.npz`: the meta-parameters by name (read with `allow_pickle=False`);
+- `provenance.json`: how it was made (the `keras-l2l meta-train` command,
+  seed, epochs, best validation loss, package version, git hash), what it
+  achieves, and the sha256 of `weights.npz`, checked on every load.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from keras_l2l.rules import CoordinatewiseLSTM
+
+DEFAULT_PRESET = "mnist-long"
+FILES = ("config.json", "weights.npz", "provenance.json")
+
+
+class PresetError(ValueError):
+    """A preset that is missing, corrupted or does not match its architecture."""
+
+
+def _builtin_root():
+    return resources.files("keras_l2l.presets")
+
+
+def builtin_names():
+    """Names of the presets shipped inside the package."""
+    return sorted(
+        entry.name
+        for entry in _builtin_root().iterdir()
+        if entry.is_dir() and entry.joinpath("config.json").is_file()
+    )
+
+
+def list_presets():
+    """`{name: {description, architecture, problem, horizon, headline}}` for shipped presets."""
+    listing = {}
+    for name in builtin_names():
+        directory = _builtin_root().joinpath(name)
+        provenance = json.loads(directory.joinpath("provenance.json").read_text())
+        listing[name] = {
+            "description": provenance.get("description", ""),
+            "architecture": json.loads(directory.joinpath("config.json").read_text()),
+            "problem": provenance.get("problem"),
+            "horizon": provenance.get("horizon"),
+            "headline": provenance.get("headline", ""),
+        }
+    return listing
+
+
+def resolve(name_or_directory):
+    """The directory of a shipped preset name, or of a preset directory path."""
+    if str(name_or_directory) in builtin_names():
+        with resources.as_file(_builtin_root().joinpath(str(name_or_directory))) as path:
+            return Path(path)
+    path = Path(name_or_directory)
+    if path.is_dir():
+        return path
+    raise PresetError(
+        f"Unknown preset {str(name_or_directory)!r}: it is neither a shipped preset "
+        f"(available: {', '.join(builtin_names()) or 'none'}) nor a directory "
+        f"containing {', '.join(FILES)}."
+    )
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_preset(name_or_directory):
+    """`(architecture, weights, provenance)` of a preset, validated.
+
+    Checks that all files exist, the weights' sha256 matches the provenance,
+    the file is a plain array archive, and every array has the name, shape
+    and finiteness the architecture requires.
+    """
+    directory = resolve(name_or_directory)
+    missing = [f for f in FILES if not (directory / f).is_file()]
+    if missing:
+        raise PresetError(f"Preset {directory} is missing {', '.join(missing)}.")
+    try:
+        architecture = json.loads((directory / "config.json").read_text())
+        provenance = json.loads((directory / "provenance.json").read_text())
+        rule = CoordinatewiseLSTM(**architecture)
+    except (json.JSONDecodeError, TypeError, ValueError) as error:
+        raise PresetError(f"Preset {directory} has an invalid config: {error}") from error
+    expected_sha = provenance.get("weights_sha256")
+    actual_sha = sha256(directory / "weights.npz")
+    if expected_sha != actual_sha:
+        raise PresetError(
+            f"Preset {directory}: weights.npz has sha256 {actual_sha}, but "
+            f"provenance.json records {expected_sha}; the file is corrupted or was "
+            "replaced. Re-export the preset or restore the original file."
+        )
+    try:
+        with np.load(directory / "weights.npz", allow_pickle=False) as archive:
+            weights = {k: archive[k] for k in archive.files}
+    except Exception as error:
+        raise PresetError(f"Preset {directory}: cannot read weights.npz ({error}).") from error
+    expected = {k: tuple(v) for k, v in rule.meta_param_shapes().items()}
+    actual = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != actual:
+        raise PresetError(
+            f"Preset {directory}: weights do not match the architecture {architecture}: "
+            f"expected {expected}, found {actual}."
+        )
+    for key, value in weights.items():
+        if value.dtype != np.float32 or not np.all(np.isfinite(value)):
+            raise PresetError(f"Preset {directory}: {key} is not finite float32.")
+    return architecture, weights, provenance
+
+
+def save_preset(directory, architecture, weights, provenance):
+    """Write a preset; an interrupted write never clobbers the previous one.
+
+    Files go to `<directory>.partial`, which then replaces `directory` by
+    renames: at every moment a complete preset exists at `directory` or, in
+    the instant between the two renames, at `<directory>.previous`.
+    """
+    directory = Path(directory)
+    for key, value in weights.items():
+        if not np.all(np.isfinite(value)):
+            raise PresetError(f"Refusing to save a preset with non-finite {key}.")
+    partial = directory.with_name(directory.name + ".partial")
+    previous = directory.with_name(directory.name + ".previous")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    np.savez(partial / "weights.npz", **{k: np.asarray(v, np.float32) for k, v in weights.items()})
+    provenance = dict(provenance, weights_sha256=sha256(partial / "weights.npz"))
+    (partial / "config.json").write_text(json.dumps(architecture, indent=2) + "\n")
+    (partial / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    for name in FILES:
+        with open(partial / name, "rb") as handle:
+            os.fsync(handle.fileno())
+    shutil.rmtree(previous, ignore_errors=True)
+    if directory.exists():
+        directory.rename(previous)
+    partial.rename(directory)
+    shutil.rmtree(previous, ignore_errors=True)
+    return directory
