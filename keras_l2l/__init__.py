@@ -4,3 +4,5 @@ __version__ = "0.1.0"
 
 from keras_l2l.optimizer import LearnedOptimizer
 from keras_l2l.rules import CoordinatewiseLSTM, UpdateRule
+from keras_l2l.meta import MetaTrainer
+from keras_l2l.presets import list_presets

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_l2l import flat
+from keras_l2l import flat, presets
 from keras_l2l.rules import CoordinatewiseLSTM
 
 NAN_POLICIES = ("skip", "raise")
@@ -25,8 +25,11 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
     Args:
         learning_rate: multiplies the rule's output (1.0 = the rule as trained);
             a float or a Keras learning-rate schedule.
+        preset: a shipped preset name or preset directory whose trained rule
+            to use (see `keras_l2l.list_presets()`); None for an untrained rule.
         units, num_layers, preprocessing, preprocessing_p, output_scale: the
-            rule's architecture, see `CoordinatewiseLSTM`.
+            rule's architecture, see `CoordinatewiseLSTM` (taken from the
+            preset when one is given; None means the paper's default).
         seed: seed of the deterministic initial (untrained) meta-parameters.
         nan_policy: `"skip"` leaves weights and LSTM state unchanged on a step
             whose gradients are not all finite and counts it in
@@ -38,11 +41,12 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
     def __init__(
         self,
         learning_rate=1.0,
-        units=20,
-        num_layers=2,
-        preprocessing="log_sign",
-        preprocessing_p=10.0,
-        output_scale=0.1,
+        preset=None,
+        units=None,
+        num_layers=None,
+        preprocessing=None,
+        preprocessing_p=None,
+        output_scale=None,
         seed=0,
         nan_policy="skip",
         state_dtype="float32",
@@ -60,13 +64,27 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             raise ValueError(
                 f"Unknown state_dtype {state_dtype!r}; expected one of {STATE_DTYPES}."
             )
-        self.rule = CoordinatewiseLSTM(
-            units=units,
-            num_layers=num_layers,
-            preprocessing=preprocessing,
-            preprocessing_p=preprocessing_p,
-            output_scale=output_scale,
-        )
+        given = {
+            "units": units,
+            "num_layers": num_layers,
+            "preprocessing": preprocessing,
+            "preprocessing_p": preprocessing_p,
+            "output_scale": output_scale,
+        }
+        given = {k: v for k, v in given.items() if v is not None}
+        weights = None
+        if preset is not None:
+            architecture, weights, _ = presets.load_preset(preset)
+            conflicting = {k: v for k, v in given.items() if architecture.get(k) != v}
+            if conflicting:
+                raise ValueError(
+                    f"Preset {preset!r} has architecture {architecture}; the "
+                    f"arguments {conflicting} contradict it. Drop them, or pass "
+                    "preset=None for an untrained optimizer of your own architecture."
+                )
+            given = architecture
+        self.rule = CoordinatewiseLSTM(**given)
+        self.preset = preset
         self.seed = seed
         self.nan_policy = nan_policy
         self.state_dtype = state_dtype
@@ -79,6 +97,17 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         self.skipped_steps = self.add_variable(
             (), initializer="zeros", dtype="int64", name="skipped_steps"
         )
+        if weights is not None:
+            self.set_meta_weights(weights)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """An optimizer with a preset's trained rule: a shipped name or a directory.
+
+        `keras_l2l.list_presets()` lists the shipped names; `kwargs` are the
+        other constructor arguments (`learning_rate`, `nan_policy`, ...).
+        """
+        return cls(preset=preset, **kwargs)
 
     @property
     def meta_variables(self):
@@ -170,7 +199,10 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         config = super().get_config()
         config.update(self.rule.get_config())
         config.update(
-            seed=self.seed, nan_policy=self.nan_policy, state_dtype=self.state_dtype
+            preset=None if self.preset is None else str(self.preset),
+            seed=self.seed,
+            nan_policy=self.nan_policy,
+            state_dtype=self.state_dtype,
         )
         return config
 
