@@ -11,6 +11,7 @@ import keras
 
 import keras_l2l
 from keras_l2l import presets
+from keras_l2l.meta.curriculum import train_curriculum
 from keras_l2l.meta.trainer import MetaTrainer
 from keras_l2l.problems import get_problem
 
@@ -23,6 +24,9 @@ def add_parser(subparsers):
                         help="problem name, or several comma-separated for a mixture")
     parser.add_argument("--epochs", type=int, default=1000, help="optimizee runs in total")
     parser.add_argument("--horizon", type=int, default=100)
+    parser.add_argument("--curriculum", default=None,
+                        help="comma-separated increasing horizons, e.g. 100,200,500,1000; "
+                             "--epochs is then per stage")
     parser.add_argument("--unroll", type=int, default=20)
     parser.add_argument("--lr", type=float, default=1e-3, help="meta learning rate (Adam)")
     parser.add_argument("--seed", type=int, default=0)
@@ -75,22 +79,32 @@ def run(args, argv=None):
     problems = [get_problem(name, args.data_dir) for name in args.problem.split(",")]
     optimizer = build_optimizer(args)
     checkpoint_dir = args.checkpoint_dir or os.path.join("runs", Path(args.out).name)
-    trainer = MetaTrainer(
-        optimizer, problems, horizon=args.horizon, unroll=args.unroll,
-        meta_optimizer=keras.optimizers.Adam(args.lr), meta_loss=args.meta_loss,
-        log_loss=args.log_loss, second_order=args.second_order, clip_norm=args.clip_norm,
-        random_scaling=args.random_scaling, validation_every=args.validation_every,
-        validation_runs=args.validation_runs, validation_metric=args.validation_metric,
-        checkpoint_dir=checkpoint_dir, log_dir=args.log_dir, seed=args.seed,
-    )
+
+    def make_trainer(horizon, checkpoint_dir, validation_horizon=None):
+        return MetaTrainer(
+            optimizer, problems, horizon=horizon, unroll=args.unroll,
+            meta_optimizer=keras.optimizers.Adam(args.lr), meta_loss=args.meta_loss,
+            log_loss=args.log_loss, second_order=args.second_order, clip_norm=args.clip_norm,
+            random_scaling=args.random_scaling, validation_every=args.validation_every,
+            validation_runs=args.validation_runs, validation_horizon=validation_horizon,
+            validation_metric=args.validation_metric, checkpoint_dir=checkpoint_dir,
+            log_dir=args.log_dir, seed=args.seed,
+        )
+
     started = time.time()
-    history = trainer.fit(args.epochs)
+    if args.curriculum:
+        horizons = [int(h) for h in args.curriculum.split(",")]
+        trainer = train_curriculum(make_trainer, horizons, args.epochs, checkpoint_dir)[-1]
+    else:
+        trainer = make_trainer(args.horizon, checkpoint_dir)
+        trainer.fit(args.epochs)
+    history = trainer.history
     command = "keras-l2l " + shlex.join(argv if argv is not None else sys.argv[1:])
     provenance = {
         "command": command,
         "description": args.description,
         "problem": args.problem,
-        "horizon": args.horizon,
+        "horizon": int(args.curriculum.split(",")[-1]) if args.curriculum else args.horizon,
         "unroll": args.unroll,
         "seed": args.seed,
         "epochs": int(trainer.epoch.numpy()),

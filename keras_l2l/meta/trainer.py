@@ -93,7 +93,7 @@ class MetaTrainer:
         self.best_validation = tf.Variable(math.inf, trainable=False)
         self.best_meta = [tf.Variable(v.value, trainable=False) for v in self.meta_variables]
         self.skipped_meta_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self._truncations, self._rollouts = {}, {}
+        self._truncations, self._rollouts, self.history = {}, {}, {}
         self._good = self._snapshot()
         self.checkpoint = tf.train.Checkpoint(
             meta=[v.value for v in self.meta_variables],
@@ -229,10 +229,11 @@ class MetaTrainer:
     def fit(self, epochs, callbacks=(), verbose=1, restore_best=True):
         """Train until `epochs` runs in total (resuming from the checkpoint, if any).
 
-        Returns a history `{name: [values per epoch]}`. With `restore_best`,
-        the best validated meta-parameters are loaded into the optimizer at the end.
+        Returns the history `{name: [values per epoch]}` of this trainer's
+        epochs (also kept as `self.history`). With `restore_best`, the best
+        validated meta-parameters are loaded into the optimizer at the end.
         """
-        history = {}
+        history = self.history
         progbar = keras.utils.Progbar(epochs, verbose=verbose, stateful_metrics=["val_loss"])
         start = int(self.epoch.numpy())
         progbar.update(start)
