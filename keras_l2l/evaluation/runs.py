@@ -1,0 +1,62 @@
+"""Running one seed through a compiled rollout, and scoring its final parameters.
+
+Seeds, horizons and learning rates go in as tensors, so each compiled
+function traces once per (rule, problem), however many runs it serves.
+"""
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from keras_l2l import flat
+
+
+def initial_params(problem, seeds):
+    """`{seed: flat initial parameters}`, computed once and shared by every optimizer."""
+    return {seed: flat.flatten(problem.init_params(seed)) for seed in seeds}
+
+
+def compile_scores(problem):
+    """Compiled `(final_loss, test_metric)` of flat parameters and a seed.
+
+    `final_loss` is `problem.eval_loss`; `test_metric` is None when the
+    problem has none.
+    """
+    shapes = problem.shapes()
+
+    @tf.function
+    def final_loss(params, seed):
+        return problem.eval_loss(flat.unflatten(params, shapes), seed)
+
+    if problem.test_metric_name is None:
+        return final_loss, None
+
+    @tf.function
+    def test_metric(params, seed):
+        return problem.test_metric(flat.unflatten(params, shapes), seed)
+
+    return final_loss, test_metric
+
+
+def run_seed(run, meta_params, params0, seed, steps):
+    """`(losses[steps] as numpy, final params, wall-clock seconds)` of one rollout."""
+    start = time.perf_counter()
+    losses, final = run(meta_params, params0, seed_tensor(seed), tf.constant(steps, tf.int32))
+    losses = losses.numpy()  # waits for the whole loop
+    return losses.astype(np.float64), final, time.perf_counter() - start
+
+
+def seed_tensor(seed):
+    return tf.constant(seed, tf.int64)
+
+
+def learning_rate_params(learning_rate):
+    """The meta-parameters of a baseline rule at `learning_rate`."""
+    return {"learning_rate": tf.constant(learning_rate, tf.float32)}
+
+
+def finite_or_inf(value):
+    """A diverged run (NaN or inf) scores +inf, so it never wins a comparison."""
+    value = float(value)
+    return value if np.isfinite(value) else np.inf

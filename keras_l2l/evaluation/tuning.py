@@ -1,0 +1,38 @@
+"""Learning-rate grid search for the baselines, on seeds kept apart from evaluation."""
+
+import numpy as np
+
+from keras_l2l.evaluation import runs
+
+#: 2^-12 .. 2^0 in steps of 2^0.5 (25 values).
+LEARNING_RATE_GRID = tuple(float(2.0**e) for e in np.arange(-12.0, 0.25, 0.5))
+
+#: Tuning seeds start here: evaluation uses 0..K-1, meta-training validation
+#: 500_000+, meta-training 1_000_000+.
+TUNING_SEED_OFFSET = 10_000
+
+
+def tuning_seeds(count):
+    return [TUNING_SEED_OFFSET + i for i in range(count)]
+
+
+def tune_learning_rate(run, final_loss, starts, steps, grid=LEARNING_RATE_GRID, on_run=None):
+    """`(best learning rate, mean final loss per grid value)`.
+
+    `run` is the baseline's compiled rollout and `final_loss` the compiled
+    `eval_loss`; `starts` maps each tuning seed to its flat initial
+    parameters. The learning rate enters as a meta-parameter tensor, so the
+    whole grid uses one trace. A diverged run counts as +inf; ties go to the
+    smaller rate. `on_run()` is called after each run (progress bars).
+    """
+    means = []
+    for learning_rate in grid:
+        meta_params = runs.learning_rate_params(learning_rate)
+        finals = []
+        for seed, params0 in starts.items():
+            _, final, _ = runs.run_seed(run, meta_params, params0, seed, steps)
+            finals.append(runs.finite_or_inf(final_loss(final, runs.seed_tensor(seed))))
+            if on_run is not None:
+                on_run()
+        means.append(float(np.mean(finals)))
+    return float(grid[int(np.argmin(means))]), means

@@ -1,0 +1,230 @@
+"""The evaluation harness: statistics, tuning, L-BFGS, the results.json contract, the CLI."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from keras_l2l import LearnedOptimizer, presets
+from keras_l2l.cli import main
+from keras_l2l.evaluation import evaluate, load_rule, stats, t_interval, write_report
+from keras_l2l.evaluation import lbfgs, runs, tuning
+from keras_l2l.problems import Problem
+from keras_l2l.rollout import make_rollout
+from keras_l2l.rules import SGD, CoordinatewiseLSTM, UpdateRule
+
+
+class Parabola(Problem):
+    """f(x) = a x^2 with x0 = 1 + seed % 3: SGD gives x_T = (1 - 2 a lr)^T x0."""
+
+    name = "parabola"
+    eval_set = "the parabola itself"
+
+    def __init__(self, a=3.0):
+        self.a = a
+
+    def init_params(self, seed):
+        return [tf.constant([1.0 + seed % 3], tf.float32)]
+
+    def batch(self, seed, step):
+        return tf.constant(0.0)
+
+    def loss(self, params, batch):
+        return self.a * tf.reduce_sum(tf.square(params[0]))
+
+    def eval_loss(self, params, seed):
+        return self.loss(params, None)
+
+
+class Exploding(UpdateRule):
+    """A rule that diverges at once (its updates overflow float32)."""
+
+    def init_state(self, num_coordinates):
+        return {}
+
+    def __call__(self, meta_params, grads, state):
+        return 1e30 * tf.sign(grads) + 1e38 * grads, {}
+
+
+def test_t_interval_hand_computed():
+    # mean 3, sd sqrt(2.5), t_{0.975, 4} = 2.7764451 (tables): half-width 2.7764451 * sqrt(0.5).
+    mean, lo, hi = t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert mean == pytest.approx(3.0)
+    assert hi - mean == pytest.approx(1.9632432, abs=1e-6)
+    assert mean - lo == pytest.approx(1.9632432, abs=1e-6)
+
+
+def test_t_interval_is_elementwise_and_undefined_for_one_seed():
+    mean, lo, hi = t_interval(np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]]))
+    np.testing.assert_allclose(mean, [2.0, 20.0])
+    np.testing.assert_allclose(hi - mean, [1.0, 10.0] * np.array(4.302652729911275 / math.sqrt(3)))
+    _, lo, hi = t_interval([4.0])
+    assert math.isnan(lo) and math.isnan(hi)
+    assert math.isinf(t_interval([1.0, math.inf])[0])
+
+
+def test_bootstrap_ratio_is_paired_and_deterministic():
+    learned, baseline = [1.0, 2.0, 4.0, 8.0], [2.0, 4.0, 8.0, 16.0]
+    ratio, lo, hi = stats.bootstrap_ratio(learned, baseline)
+    # Paired by seed with a constant per-seed ratio, every resample gives 0.5 exactly.
+    assert (ratio, lo, hi) == (0.5, 0.5, 0.5)
+    noisy = stats.bootstrap_ratio([1.0, 3.0, 2.0, 5.0], baseline)
+    assert noisy == stats.bootstrap_ratio([1.0, 3.0, 2.0, 5.0], baseline)
+    assert noisy[1] <= noisy[0] <= noisy[2]
+    assert all(math.isnan(v) for v in stats.bootstrap_ratio([1.0, math.inf], [1.0, 1.0]))
+
+
+def test_grid_search_finds_closed_form_best_rate_with_one_trace():
+    problem, steps, seeds = Parabola(a=3.0), 10, tuning.tuning_seeds(2)
+    run = make_rollout(SGD(), problem)
+    final_loss, _ = runs.compile_scores(problem)
+    best, means = tuning.tune_learning_rate(
+        run, final_loss, runs.initial_params(problem, seeds), steps
+    )
+    grid = np.array(tuning.LEARNING_RATE_GRID)
+    assert len(grid) == 25 and grid[0] == 2.0**-12 and grid[-1] == 1.0
+    x0_squared = np.mean([(1.0 + s % 3) ** 2 for s in seeds])
+    with np.errstate(over="ignore"):
+        closed_form = 3.0 * (1 - 6.0 * grid) ** (2 * steps) * x0_squared
+    assert best == grid[np.argmin(closed_form)] == 2.0**-2.5
+    finite = closed_form < 1e30
+    np.testing.assert_allclose(np.array(means)[finite], closed_form[finite], rtol=1e-3)
+    # Overflowing runs (lr = 1 over 60 steps: 5^60) count as +inf; a new horizon needs no trace.
+    _, means = tuning.tune_learning_rate(
+        run, final_loss, runs.initial_params(problem, seeds), 60, grid=(2.0**-3, 1.0)
+    )
+    assert np.isfinite(means[0]) and means[1] == np.inf
+    assert run.experimental_get_tracing_count() == 1
+    assert final_loss.experimental_get_tracing_count() == 1
+
+
+def test_lbfgs_curve_is_padded_after_convergence():
+    problem = Parabola()
+    value_and_grad = lbfgs.compile_value_and_grad(problem)
+    params0 = runs.initial_params(problem, [1])[1]
+    curve, final, final_loss, seconds = lbfgs.run_lbfgs(value_and_grad, params0, 1, 8)
+    assert curve.shape == (8,) and curve[0] == pytest.approx(12.0)
+    assert np.all(np.diff(curve) <= 0) and final_loss < 1e-8 and seconds > 0
+    assert abs(float(final[0])) < 1e-4
+
+
+def test_load_rule_untrained_and_preset_directories(tmp_path):
+    rule, meta = load_rule("untrained")
+    assert isinstance(rule, CoordinatewiseLSTM)
+    for key, value in rule.init_meta_params(0).items():
+        np.testing.assert_array_equal(meta[key].numpy(), value.numpy())
+
+    optimizer = LearnedOptimizer(units=4, num_layers=1, output_scale=0.5, seed=3)
+    weights = optimizer.get_meta_weights()
+    architecture = optimizer.rule.get_config()
+
+    bare = tmp_path / "bare"  # just config.json + weights.npz
+    bare.mkdir()
+    (bare / "config.json").write_text(json.dumps({**architecture, "note": "ignored"}))
+    np.savez(bare / "weights.npz", **weights)
+    full = presets.save_preset(tmp_path / "full", architecture, weights, {"description": "t"})
+    for directory in (bare, full):
+        rule, meta = load_rule(str(directory))
+        assert rule.get_config() == architecture
+        assert sorted(meta) == sorted(weights)
+        for key, value in weights.items():
+            np.testing.assert_array_equal(meta[key].numpy(), value)
+
+    (bare / "config.json").write_text(json.dumps({**architecture, "units": 5}))
+    with pytest.raises(ValueError, match="does not match"):
+        load_rule(str(bare))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="config.json and weights.npz"):
+        load_rule(str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="Unknown preset"):
+        load_rule(str(tmp_path / "missing"))
+
+
+def test_diverged_seeds_are_reported_not_fatal(tmp_path):
+    results = evaluate(
+        Exploding(), {}, Parabola(), steps=4, seeds=2, baselines=["sgd"], tuning_seeds=1,
+        verbose=0,
+    )
+    assert results["diverged_seeds"] == {"learned": [0, 1], "sgd": []}
+    assert math.isinf(results["optimizers"]["learned"]["final_loss"]["mean"])
+    assert math.isnan(results["ratio_to_best_baseline"]["mean"])
+    write_report(results, tmp_path, "test")
+    saved = json.loads((tmp_path / "results.json").read_text(), parse_constant=_no_constants)
+    assert saved["optimizers"]["learned"]["final_loss"]["per_seed"] == [None, None]
+    assert "diverged" in (tmp_path / "report.md").read_text()
+
+
+def _no_constants(name):
+    raise AssertionError(f"results.json contains the non-JSON constant {name}")
+
+
+def _check_summary(summary, num_seeds):
+    assert set(summary) == {"mean", "ci95", "per_seed"}
+    assert isinstance(summary["mean"], float)
+    lo, hi = summary["ci95"]
+    assert isinstance(lo, float) and isinstance(hi, float)
+    assert lo <= summary["mean"] <= hi
+    assert len(summary["per_seed"]) == num_seeds
+    assert all(isinstance(v, float) for v in summary["per_seed"])
+
+
+def _check_results(results):
+    """The results.json contract."""
+    assert isinstance(results["problem"], str) and isinstance(results["eval_set"], str)
+    steps, seeds = results["steps"], results["seeds"]
+    assert isinstance(steps, int) and all(isinstance(s, int) for s in seeds)
+    for name, entry in results["optimizers"].items():
+        assert set(entry) == {
+            "learning_rate", "final_loss", "test_metric", "curve", "seconds_per_step"
+        }, name
+        assert entry["learning_rate"] is None or isinstance(entry["learning_rate"], float)
+        _check_summary(entry["final_loss"], len(seeds))
+        if entry["test_metric"] is not None:
+            _check_summary(entry["test_metric"], len(seeds))
+        curve = entry["curve"]
+        assert set(curve) == {"mean", "lo", "hi"}
+        for key in ("mean", "lo", "hi"):
+            assert len(curve[key]) == steps and all(isinstance(v, float) for v in curve[key])
+        assert all(lo <= m <= hi for lo, m, hi in zip(curve["lo"], curve["mean"], curve["hi"]))
+        assert isinstance(entry["seconds_per_step"], float) and entry["seconds_per_step"] > 0
+
+
+def test_cli_evaluate_end_to_end(tmp_path):
+    argv = [
+        "evaluate", "--optimizer", "untrained", "--problem", "quadratic", "--steps", "20",
+        "--seeds", "3", "--baselines", "sgd,adam,lbfgs", "--tuning-seeds", "2",
+        "--out", str(tmp_path),
+    ]
+    main(argv)
+    results = json.loads((tmp_path / "results.json").read_text(), parse_constant=_no_constants)
+    _check_results(results)
+    assert results["problem"] == "quadratic" and results["steps"] == 20
+    assert results["seeds"] == [0, 1, 2]
+    optimizers = results["optimizers"]
+    assert list(optimizers) == ["learned", "sgd", "adam", "lbfgs"]
+    assert optimizers["learned"]["learning_rate"] == 1.0
+    assert optimizers["lbfgs"]["learning_rate"] is None
+    assert optimizers["sgd"]["learning_rate"] in tuning.LEARNING_RATE_GRID
+    assert optimizers["sgd"]["test_metric"] is None  # the quadratic has none
+    # Same start for everyone: the loss before the first update is identical.
+    first = {name: entry["curve"]["mean"][0] for name, entry in optimizers.items()}
+    assert len(set(first.values())) == 1, first
+    ratio = results["ratio_to_best_baseline"]
+    assert ratio["baseline"] in ("sgd", "adam")
+    assert ratio["ci95"][0] <= ratio["mean"] <= ratio["ci95"][1]
+    assert results["tuning"]["seeds"] == [10_000, 10_001]
+    assert results["command"] == "keras-l2l " + " ".join(argv)
+
+    report = (tmp_path / "report.md").read_text()
+    assert "| optimizer | learning rate | final loss |" in report
+    for name in optimizers:
+        assert f"| {name} |" in report
+    assert results["command"] in report
+
+    png = tmp_path / "curves.png"
+    assert png.stat().st_size > 10_000
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.size[0] > 400
