@@ -149,6 +149,7 @@ def test_diverged_seeds_are_reported_not_fatal(tmp_path):
         verbose=0,
     )
     assert results["diverged_seeds"] == {"learned": [0, 1], "sgd": []}
+    assert results["tuning"]["at_grid_edge"] == []
     assert math.isinf(results["optimizers"]["learned"]["final_loss"]["mean"])
     assert math.isnan(results["ratio_to_best_baseline"]["mean"])
     write_report(results, tmp_path, "test")

@@ -170,6 +170,7 @@ def evaluate(
             "grid": list(grid),
             "criterion": TUNING_CRITERION,
             "mean_final_loss": tuning_table,
+            "at_grid_edge": [n for n in first_order if learning_rates[n] in (grid[0], grid[-1])],
         },
         "skipped": skipped,
         "learned_rule": {"class": type(rule).__name__, "config": rule.get_config()},

@@ -88,10 +88,12 @@ def markdown(results):
         f"| optimizer | learning rate | final loss | {metric} | s/step | ratio vs best baseline |",
         "|---|---|---|---|---|---|",
     ]
+    at_edge = results.get("tuning", {}).get("at_grid_edge", [])
     for name, entry in results["optimizers"].items():
         lr = entry["learning_rate"]
+        lr = "—" if lr is None else f"{lr:.4g}" + (" (grid edge)" if name in at_edge else "")
         lines.append(
-            f"| {name} | {'—' if lr is None else f'{lr:.4g}'} | {_mean_ci(entry['final_loss'])} "
+            f"| {name} | {lr} | {_mean_ci(entry['final_loss'])} "
             f"| {_mean_ci(entry['test_metric'])} | {entry['seconds_per_step']:.3g} "
             f"| {_ratio_cell(name, results)} |"
         )
@@ -104,7 +106,9 @@ def markdown(results):
         f"- evaluation set: {results['eval_set']}",
         f"- steps: {results['steps']}; evaluation seeds: {seeds}",
         f"- tuning seeds: {tuning.get('seeds')}; learning-rate grid: 2^-12 .. 2^0 in steps "
-        f"of 2^0.5 ({len(tuning.get('grid', []))} values); choice: {tuning.get('criterion')}",
+        f"of 2^0.5 ({len(tuning.get('grid', []))} values); choice: {tuning.get('criterion')}; "
+        "\"grid edge\": the best rate is the grid's smallest or largest, so the optimum "
+        "may lie outside it",
         "- lbfgs: full-batch L-BFGS-B (scipy, maxiter = steps); its curve is the full-batch "
         "loss per iteration, a second-order reference without minibatch noise",
         "- s/step: wall-clock seconds per optimizee step of the compiled rollout (after a "
