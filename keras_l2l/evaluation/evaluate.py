@@ -97,12 +97,12 @@ def evaluate(
     null); seeds whose final loss is non-finite are listed in
     `results["diverged_seeds"]`. `verbose=1` shows a progress bar over runs.
     """
-    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     steps = int(steps)
     unknown = set(baselines) - set(DEFAULT_BASELINES)
     if unknown:
         raise ValueError(f"Unknown baselines {sorted(unknown)}; available: {DEFAULT_BASELINES}.")
-    first_order = [name for name in baselines if name in BASELINES]
+    first_order = [name for name in dict.fromkeys(baselines) if name in BASELINES]
     tune = tuning.tuning_seeds(tuning_seeds)
     if first_order and not tune:
         raise ValueError("Tuning the baselines' learning rates needs tuning_seeds >= 1.")
