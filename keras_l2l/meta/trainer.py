@@ -272,10 +272,11 @@ class MetaTrainer:
 
     def _recover(self, epoch):
         """Restore the last good meta-parameters and halve the meta learning rate."""
+        lr = self.meta_optimizer.learning_rate
+        halved = float(lr.numpy()) * 0.5  # read first: the snapshot holds an older lr
         for v, value in zip(self.meta_variables + self.meta_optimizer.variables, self._good):
             v.assign(value)
-        lr = self.meta_optimizer.learning_rate
-        lr.assign(lr * 0.5)
+        lr.assign(halved)
         print(
             f"MetaTrainer: {self.max_bad_steps} consecutive non-finite meta-steps at "
             f"epoch {epoch}; restored the last good meta-parameters and lowered the "
