@@ -1,11 +1,11 @@
-"""The `keras-l2l` command line: `evaluate` and `meta-train`."""
+"""The `keras-l2l` command line: `demo`, `evaluate` and `meta-train`."""
 
 import argparse
 import os
 import shlex
 import sys
 
-from keras_l2l.evaluation import DEFAULT_BASELINES, evaluate, load_rule, write_report
+from keras_l2l.evaluation import DEFAULT_BASELINES, demo, evaluate, load_rule, write_report
 from keras_l2l.meta import command as meta_train
 from keras_l2l.problems import get_problem
 
@@ -13,6 +13,7 @@ from keras_l2l.problems import get_problem
 def _parser():
     parser = argparse.ArgumentParser(prog="keras-l2l", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    demo.add_parser(commands, os.environ.get("KERAS_L2L_DATA_DIR"))
     _add_evaluate(commands)
     meta_train.add_parser(commands)
     return parser
