@@ -33,7 +33,9 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         seed: seed of the deterministic initial (untrained) meta-parameters.
         nan_policy: `"skip"` leaves weights and LSTM state unchanged on a step
             whose gradients are not all finite and counts it in
-            `skipped_steps`; `"raise"` stops with an error naming the variable.
+            `skipped_steps`; `"raise"` stops with an error naming the variable,
+            before anything is written (XLA cannot raise at run time, so an
+            XLA-compiled step with `"raise"` is refused when it is traced).
         state_dtype: storage dtype of the per-coordinate state; `"bfloat16"` or
             `"float16"` halve its memory (the rule always computes in float32).
     """
@@ -128,7 +130,13 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
                 f"({self.rule.get_config()}): expected {expected}, got {given}."
             )
         for key, value in weights.items():  # validate all before assigning any
-            if not np.all(np.isfinite(value)):
+            dtype = np.asarray(value).dtype
+            if not np.can_cast(dtype, np.float64, casting="same_kind"):
+                raise ValueError(
+                    f"Meta-weight {key!r} has dtype {dtype}; expected real numbers "
+                    "(a float, integer or bool array; stored as float32)."
+                )
+            if not np.all(np.isfinite(np.asarray(value, np.float64))):
                 raise ValueError(f"Meta-weight {key!r} contains NaN or Inf.")
         for key, value in weights.items():
             self._meta_variables[key].assign(np.asarray(value, np.float32))
@@ -155,15 +163,31 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         """One fused rule call for all variables (replaces per-variable `update_step`)."""
-        given = {self._get_variable_index(v): g for g, v in zip(grads, trainable_variables)}
+        given = {
+            self._get_variable_index(v): _dense(g) for g, v in zip(grads, trainable_variables)
+        }
         if self.nan_policy == "raise":
-            for index, grad in given.items():
-                name = self._trainable_variables[index].path
-                tf.debugging.check_numerics(
-                    _dense(grad), f"LearnedOptimizer: non-finite gradient for {name}"
+            if _in_xla_context():
+                raise ValueError(
+                    "LearnedOptimizer(nan_policy='raise') cannot stop an XLA-compiled "
+                    "step: XLA drops tf.debugging.check_numerics, so a non-finite "
+                    "gradient would go unnoticed. Compile without XLA "
+                    "(`model.compile(..., jit_compile=False)`, or `tf.function` without "
+                    "`jit_compile=True`), or use nan_policy='skip' and watch "
+                    "`optimizer.skipped_steps`."
                 )
+            # Everything below consumes the checked tensors, so in a graph the
+            # check runs before any variable is written.
+            given = {
+                index: tf.debugging.check_numerics(
+                    grad,
+                    "LearnedOptimizer: non-finite gradient for "
+                    f"{self._trainable_variables[index].path}",
+                )
+                for index, grad in given.items()
+            }
         pieces = [
-            _dense(given[i]) if i in given else tf.zeros(shape)
+            given[i] if i in given else tf.zeros(shape)
             for i, shape in enumerate(self._shapes)
         ]
         flat_grads = flat.flatten(pieces)
@@ -210,6 +234,16 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
 def _dense(grad):
     """A dense float32 gradient (`IndexedSlices` from embeddings are scattered)."""
     return tf.cast(tf.convert_to_tensor(grad), tf.float32)
+
+
+def _in_xla_context():
+    """Whether ops are being traced into an XLA cluster (`jit_compile=True`)."""
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - private module moved
+        return False
+    graph = tf.compat.v1.get_default_graph()
+    return bool(control_flow_util.GraphOrParentsInXlaContext(graph))
 
 
 def _constant(value):
