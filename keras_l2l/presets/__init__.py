@@ -21,6 +21,7 @@ from keras_l2l.rules import CoordinatewiseLSTM
 
 DEFAULT_PRESET = "mnist-long"
 FILES = ("config.json", "weights.npz", "provenance.json")
+_DEBRIS = (".partial", ".previous")  # save_preset's working directories, never presets
 
 
 class PresetError(ValueError):
@@ -36,7 +37,9 @@ def builtin_names():
     return sorted(
         entry.name
         for entry in _builtin_root().iterdir()
-        if entry.is_dir() and entry.joinpath("config.json").is_file()
+        if entry.is_dir()
+        and entry.joinpath("config.json").is_file()
+        and not entry.name.endswith(_DEBRIS)
     )
 
 
@@ -64,6 +67,9 @@ def resolve(name_or_directory):
     path = Path(name_or_directory)
     if path.is_dir():
         return path
+    previous = path.with_name(path.name + ".previous")
+    if path.name and previous.is_dir():  # save_preset was killed between its two renames
+        return previous
     raise PresetError(
         f"Unknown preset {str(name_or_directory)!r}: it is neither a shipped preset "
         f"(available: {', '.join(builtin_names()) or 'none'}) nor a directory "
@@ -123,7 +129,9 @@ def save_preset(directory, architecture, weights, provenance):
 
     Files go to `<directory>.partial`, which then replaces `directory` by
     renames: at every moment a complete preset exists at `directory` or, in
-    the instant between the two renames, at `<directory>.previous`.
+    the instant between the two renames, at `<directory>.previous` (which
+    `load_preset(directory)` then falls back to). A write that fails removes
+    its `.partial` directory; neither working directory is listed as a preset.
     """
     directory = Path(directory)
     for key, value in weights.items():
@@ -133,13 +141,19 @@ def save_preset(directory, architecture, weights, provenance):
     previous = directory.with_name(directory.name + ".previous")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    np.savez(partial / "weights.npz", **{k: np.asarray(v, np.float32) for k, v in weights.items()})
-    provenance = dict(provenance, weights_sha256=sha256(partial / "weights.npz"))
-    (partial / "config.json").write_text(json.dumps(architecture, indent=2) + "\n")
-    (partial / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    for name in FILES:
-        with open(partial / name, "rb") as handle:
-            os.fsync(handle.fileno())
+    try:
+        np.savez(
+            partial / "weights.npz", **{k: np.asarray(v, np.float32) for k, v in weights.items()}
+        )
+        provenance = dict(provenance, weights_sha256=sha256(partial / "weights.npz"))
+        (partial / "config.json").write_text(json.dumps(architecture, indent=2) + "\n")
+        (partial / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+        for name in FILES:
+            with open(partial / name, "rb") as handle:
+                os.fsync(handle.fileno())
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     shutil.rmtree(previous, ignore_errors=True)
     if directory.exists():
         directory.rename(previous)
