@@ -505,3 +505,20 @@ def test_preset_round_trip_from_a_trained_optimizer(tmp_path):
         np.testing.assert_array_equal(value, weights[key])
     with pytest.raises(ValueError, match="contradict"):
         LearnedOptimizer(preset=str(directory), units=7)
+
+
+def test_imitation_runs_learn_to_copy_the_teacher():
+    """With imitation_prob=1 the meta-loss is the squared distance to Adam's steps, and it falls."""
+    from keras_l2l.rules import Adam
+
+    problem = Quadratic(num_problems=8)
+    optimizer = LearnedOptimizer(units=8, num_layers=1, seed=1)
+    trainer = MetaTrainer(
+        optimizer, problem, horizon=10, unroll=5, imitation_prob=1.0,
+        imitation_rule=Adam(0.05), meta_optimizer=keras.optimizers.Adam(1e-2),
+        validation_every=0,
+    )
+    history = trainer.fit(40, verbose=0, restore_best=False)
+    assert all(history["imitation"])
+    first, last = np.mean(history["meta_loss"][:5]), np.mean(history["meta_loss"][-5:])
+    assert last < 0.5 * first

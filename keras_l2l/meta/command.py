@@ -14,6 +14,7 @@ from keras_l2l import presets
 from keras_l2l.meta.curriculum import train_curriculum
 from keras_l2l.meta.trainer import MetaTrainer
 from keras_l2l.problems import get_problem
+from keras_l2l.rules import Adam
 
 
 def add_parser(subparsers):
@@ -40,7 +41,11 @@ def add_parser(subparsers):
     parser.add_argument("--log-loss", action="store_true")
     parser.add_argument("--second-order", action="store_true")
     parser.add_argument("--clip-norm", type=float, default=None)
-    parser.add_argument("--random-scaling", type=float, default=0.0)
+    parser.add_argument("--random-scaling", type=float, default=0.0,
+                        help="r > 0: each run optimizes f(c * theta), c = exp(U(-r, r)) per coordinate")
+    parser.add_argument("--imitation-prob", type=float, default=0.0,
+                        help="probability that a run imitates Adam's steps instead")
+    parser.add_argument("--imitation-lr", type=float, default=0.01, help="the imitated Adam's rate")
     parser.add_argument("--validation-every", type=int, default=50)
     parser.add_argument("--validation-runs", type=int, default=10)
     parser.add_argument("--validation-metric", default="mean", choices=["mean", "final"])
@@ -85,7 +90,8 @@ def run(args, argv=None):
             optimizer, problems, horizon=horizon, unroll=args.unroll,
             meta_optimizer=keras.optimizers.Adam(args.lr), meta_loss=args.meta_loss,
             log_loss=args.log_loss, second_order=args.second_order, clip_norm=args.clip_norm,
-            random_scaling=args.random_scaling, validation_every=args.validation_every,
+            random_scaling=args.random_scaling, imitation_prob=args.imitation_prob,
+            imitation_rule=Adam(args.imitation_lr), validation_every=args.validation_every,
             validation_runs=args.validation_runs, validation_horizon=validation_horizon,
             validation_metric=args.validation_metric, checkpoint_dir=checkpoint_dir,
             log_dir=args.log_dir, seed=args.seed,

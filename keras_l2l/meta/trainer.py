@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras_l2l import flat
 from keras_l2l.meta.weights import meta_loss_weights
 from keras_l2l.rollout import loss_and_flat_grad, make_rollout
+from keras_l2l.rules.baselines import Adam
 
 TRAINING_SEED_BASE = 1_000_000  # meta-training runs; evaluation uses seeds < 500_000
 VALIDATION_SEED_BASE = 500_000
@@ -35,6 +36,9 @@ class MetaTrainer:
         clip_norm: global-norm clip of the meta-gradient (None: no clipping).
         random_scaling: if > 0, each run sees f(c * theta) with per-coordinate
             c = exp(U(-r, r)) (Lv et al. 2017).
+        imitation_prob, imitation_rule: with this probability a run trains the
+            rule to imitate `imitation_rule`'s steps (default Adam 0.01) on
+            its own trajectory (Chen et al. 2020) instead of lowering the loss.
         validation_every, validation_runs, validation_horizon: validate every
             N epochs on `validation_runs` fresh seeds and keep the best
             meta-parameters (by mean minibatch loss over the run, or the loss
@@ -67,6 +71,8 @@ class MetaTrainer:
         checkpoint_every=10,
         log_dir=None,
         max_bad_steps=10,
+        imitation_prob=0.0,
+        imitation_rule=None,
         seed=0,
         jit_compile=False,
     ):
@@ -86,6 +92,9 @@ class MetaTrainer:
         self.validation_metric = validation_metric
         self.checkpoint_every, self.max_bad_steps, self.seed = checkpoint_every, max_bad_steps, seed
         self.jit_compile = jit_compile
+        self.imitation_prob = float(imitation_prob)
+        self.imitation_rule = imitation_rule or Adam(learning_rate=0.01)
+        self.imitation_meta = self.imitation_rule.init_meta_params()
         self.meta_variables = optimizer.meta_variables
         self.meta_optimizer = meta_optimizer or keras.optimizers.Adam(1e-3)
         self.meta_optimizer.build(self.meta_variables)
@@ -113,19 +122,25 @@ class MetaTrainer:
 
     # -- one truncation -------------------------------------------------------
 
-    def _truncation_fn(self, problem):
-        """The compiled truncation for `problem` (traced once per problem)."""
-        if id(problem) in self._truncations:
-            return self._truncations[id(problem)]
+    def _truncation_fn(self, problem, imitate=False):
+        """The compiled truncation for `problem` (traced once per problem and mode).
+
+        With `imitate`, the meta-loss is the mean squared difference between
+        the rule's updates and the teacher's (`imitation_rule`) on the same
+        gradients, instead of the optimizee loss.
+        """
+        key = (id(problem), imitate)
+        if key in self._truncations:
+            return self._truncations[key]
         shapes, names = problem.shapes(), [v.name.split("meta_", 1)[-1] for v in self.meta_variables]
         meta_tf = [v.value for v in self.meta_variables]
 
         @tf.function(jit_compile=self.jit_compile)
-        def truncation(params, state, seed, start, weights, scale):
+        def truncation(params, state, teacher_state, seed, start, weights, scale):
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(meta_tf)
                 meta_params = dict(zip(names, meta_tf))
-                losses = []
+                losses, mismatch = [], []
                 for t in range(self.unroll):
                     batch = problem.batch(seed, start + t)
                     loss, grads = loss_and_flat_grad(problem, params, shapes, batch, scale)
@@ -134,12 +149,19 @@ class MetaTrainer:
                     if t > 0:
                         losses.append(loss)
                     updates, state = self.rule(meta_params, grads, state)
+                    if imitate:
+                        target, teacher_state = self.imitation_rule(
+                            self.imitation_meta, grads, teacher_state
+                        )
+                        mismatch.append(tf.reduce_mean(tf.square(updates - target)))
                     params = params + updates
                 final_batch = problem.batch(seed, start + self.unroll)
                 losses.append(problem.loss(flat.unflatten(params * scale, shapes), final_batch))
                 losses = tf.stack(losses)
                 terms = tf.math.log(tf.maximum(losses, 1e-30)) if self.log_loss else losses
                 meta_loss = tf.reduce_sum(weights * terms) / self.unroll
+                if imitate:
+                    meta_loss = tf.reduce_mean(tf.stack(mismatch))
             meta_grads = tape.gradient(meta_loss, meta_tf)
             grad_norm = tf.linalg.global_norm(meta_grads)
             ok = tf.math.is_finite(meta_loss) & tf.math.is_finite(grad_norm)
@@ -152,15 +174,15 @@ class MetaTrainer:
 
             tf.cond(ok, apply, lambda: tf.constant(False))
             self.skipped_meta_steps.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
-            return params, state, meta_loss, tf.reduce_mean(losses), grad_norm, ok
+            return params, state, teacher_state, meta_loss, tf.reduce_mean(losses), grad_norm, ok
 
-        self._truncations[id(problem)] = truncation
+        self._truncations[key] = truncation
         return truncation
 
     # -- runs -----------------------------------------------------------------
 
     def _run_setup(self, epoch):
-        """(problem, seed, scale) of training run `epoch`, deterministic in (seed, epoch)."""
+        """(problem, seed, params, scale, imitate) of run `epoch`, deterministic in (seed, epoch)."""
         rng = np.random.default_rng([self.seed, int(epoch)])
         problem = self.problems[int(rng.integers(len(self.problems)))]
         run_seed = TRAINING_SEED_BASE + self.seed * 10_000_000 + int(epoch)
@@ -169,20 +191,22 @@ class MetaTrainer:
         if self.random_scaling > 0:
             r = self.random_scaling
             scale = tf.exp(tf.constant(rng.uniform(-r, r, params.shape), tf.float32))
-        return problem, run_seed, params / scale, scale
+        imitate = bool(rng.random() < self.imitation_prob)
+        return problem, run_seed, params / scale, scale, imitate
 
     def train_epoch(self, epoch):
         """One meta-training run; returns its logs."""
-        problem, run_seed, params, scale = self._run_setup(epoch)
-        truncation = self._truncation_fn(problem)
+        problem, run_seed, params, scale, imitate = self._run_setup(epoch)
+        truncation = self._truncation_fn(problem, imitate)
         state = self.rule.init_state(params.shape[0])
+        teacher_state = self.imitation_rule.init_state(params.shape[0]) if imitate else {}
         seed = tf.constant(run_seed, tf.int64)
         meta_losses, losses, norms, bad = [], [], [], 0
         for k in range(self.horizon // self.unroll):
             start = k * self.unroll
             weights = tf.constant(self.weights[start : start + self.unroll])
-            params, state, meta_loss, loss, norm, ok = truncation(
-                params, state, seed, tf.constant(start), weights, scale
+            params, state, teacher_state, meta_loss, loss, norm, ok = truncation(
+                params, state, teacher_state, seed, tf.constant(start), weights, scale
             )
             if not bool(ok):
                 bad += 1
@@ -195,6 +219,7 @@ class MetaTrainer:
             "loss": float(np.mean(losses)) if losses else math.nan,
             "grad_norm": float(np.mean(norms)) if norms else math.nan,
             "bad_steps": bad,
+            "imitation": int(imitate),
         }
 
     def _rollout(self, problem):
