@@ -284,7 +284,8 @@ class MetaTrainer:
                 history.setdefault(name, []).append(value)
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
-            progbar.update(epoch + 1, [(k, v) for k, v in logs.items() if k != "bad_steps"])
+            shown = ("meta_loss", "loss", "grad_norm", "val_loss")
+            progbar.update(epoch + 1, [(k, v) for k, v in logs.items() if k in shown])
         if self.manager and int(self.epoch.numpy()) % self.checkpoint_every:
             self.manager.save(checkpoint_number=int(self.epoch.numpy()))
         if restore_best and math.isfinite(float(self.best_validation.numpy())):
