@@ -465,10 +465,11 @@ def test_fit_with_validation_restores_the_best_meta_parameters():
         optimizer, Quadratic(dim=3, num_problems=4), horizon=6, unroll=3,
         meta_optimizer=keras.optimizers.Adam(3e-2), validation_every=1, validation_runs=2,
     )
+    initial = trainer.validate()
     history = trainer.fit(5, verbose=0)
     best = float(trainer.best_validation.numpy())
     assert math.isfinite(best)
-    assert best == pytest.approx(min(history["val_loss"]), rel=1e-6)
+    assert best == pytest.approx(min(history["val_loss"] + [initial]), rel=1e-6)
     for got, want in zip(meta_values(optimizer), trainer.best_meta):
         np.testing.assert_array_equal(got, want.numpy())
     assert trainer.validate() == pytest.approx(best, rel=1e-5)
@@ -522,3 +523,19 @@ def test_imitation_runs_learn_to_copy_the_teacher():
     assert all(history["imitation"])
     first, last = np.mean(history["meta_loss"][:5]), np.mean(history["meta_loss"][-5:])
     assert last < 0.5 * first
+
+
+def test_training_that_only_gets_worse_keeps_the_starting_meta_parameters():
+    """A curriculum stage that never beats the weights it started from keeps them."""
+    optimizer = LearnedOptimizer(units=4, num_layers=1, seed=3)
+    start = meta_values(optimizer)
+    trainer = MetaTrainer(
+        optimizer, Quadratic(dim=3, num_problems=4), horizon=6, unroll=3,
+        meta_optimizer=keras.optimizers.SGD(-1e3),  # ascent: every step makes it worse
+        validation_every=1, validation_runs=2,
+    )
+    initial = trainer.validate()
+    history = trainer.fit(3, verbose=0)
+    assert min(v for v in history["val_loss"]) > initial
+    for got, want in zip(meta_values(optimizer), start):
+        np.testing.assert_array_equal(got, want)

@@ -140,28 +140,40 @@ class MetaTrainer:
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(meta_tf)
                 meta_params = dict(zip(names, meta_tf))
-                losses, mismatch = [], []
-                for t in range(self.unroll):
+
+                # A while loop rather than a Python unroll: under XLA an unrolled
+                # truncation let the fusion pass merge the elementwise cell-state
+                # recursion of all steps and duplicate it into every step's
+                # backward pass (compile time and run time growing with unroll^2).
+                def step(t, params, state, teacher_state, losses, *mismatch):
                     batch = problem.batch(seed, start + t)
                     loss, grads = loss_and_flat_grad(problem, params, shapes, batch, scale)
                     if not self.second_order:
                         grads = tf.stop_gradient(grads)
-                    if t > 0:
-                        losses.append(loss)
                     updates, state = self.rule(meta_params, grads, state)
                     if imitate:
                         target, teacher_state = self.imitation_rule(
                             self.imitation_meta, grads, teacher_state
                         )
-                        mismatch.append(tf.reduce_mean(tf.square(updates - target)))
-                    params = params + updates
+                        error = tf.reduce_mean(tf.square(updates - target))
+                        mismatch = (mismatch[0].write(t, error),)
+                    losses = losses.write(t, loss)
+                    return (t + 1, params + updates, state, teacher_state, losses, *mismatch)
+
+                arrays = [tf.TensorArray(tf.float32, size=self.unroll) for _ in range(1 + imitate)]
+                _, params, state, teacher_state, losses, *mismatch = tf.while_loop(
+                    lambda t, *_: t < self.unroll,
+                    step,
+                    (tf.constant(0), params, state, teacher_state, *arrays),
+                    maximum_iterations=self.unroll,
+                )
                 final_batch = problem.batch(seed, start + self.unroll)
-                losses.append(problem.loss(flat.unflatten(params * scale, shapes), final_batch))
-                losses = tf.stack(losses)
+                final_loss = problem.loss(flat.unflatten(params * scale, shapes), final_batch)
+                losses = tf.concat([losses.stack()[1:], final_loss[None]], 0)
                 terms = tf.math.log(tf.maximum(losses, 1e-30)) if self.log_loss else losses
                 meta_loss = tf.reduce_sum(weights * terms) / self.unroll
                 if imitate:
-                    meta_loss = tf.reduce_mean(tf.stack(mismatch))
+                    meta_loss = tf.reduce_mean(mismatch[0].stack())
             meta_grads = tape.gradient(meta_loss, meta_tf)
             grad_norm = tf.linalg.global_norm(meta_grads)
             ok = tf.math.is_finite(meta_loss) & tf.math.is_finite(grad_norm)
@@ -255,12 +267,19 @@ class MetaTrainer:
         """Train until `epochs` runs in total (resuming from the checkpoint, if any).
 
         Returns the history `{name: [values per epoch]}` of this trainer's
-        epochs (also kept as `self.history`). With `restore_best`, the best
-        validated meta-parameters are loaded into the optimizer at the end.
+        epochs (also kept as `self.history`). With validation, the starting
+        meta-parameters are validated first and compete for "best"; with
+        `restore_best`, the best validated ones are loaded at the end.
         """
         history = self.history
         progbar = keras.utils.Progbar(epochs, verbose=verbose, stateful_metrics=["val_loss"])
         start = int(self.epoch.numpy())
+        if start == 0 and self.validation_every:
+            # The starting point competes too: a curriculum stage or fine-tuning
+            # run that never improves on the weights it started from keeps them.
+            self.best_validation.assign(self.validate())
+            for best, v in zip(self.best_meta, self.meta_variables):
+                best.assign(v.value)
         progbar.update(start)
         consecutive_bad = 0
         for epoch in range(start, epochs):
