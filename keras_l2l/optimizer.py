@@ -27,6 +27,8 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             a float or a Keras learning-rate schedule.
         preset: a shipped preset name or preset directory whose trained rule
             to use (see `keras_l2l.list_presets()`); None for an untrained rule.
+            The default, "default", is the default preset when no architecture
+            argument is given, and an untrained rule of that architecture otherwise.
         units, num_layers, preprocessing, preprocessing_p, output_scale: the
             rule's architecture, see `CoordinatewiseLSTM` (taken from the
             preset when one is given; None means the paper's default).
@@ -43,7 +45,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
     def __init__(
         self,
         learning_rate=1.0,
-        preset=None,
+        preset="default",
         units=None,
         num_layers=None,
         preprocessing=None,
@@ -74,6 +76,8 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             "output_scale": output_scale,
         }
         given = {k: v for k, v in given.items() if v is not None}
+        if preset == "default":
+            preset = None if given else presets.DEFAULT_PRESET
         weights = None
         if preset is not None:
             architecture, weights, _ = presets.load_preset(preset)

@@ -289,7 +289,7 @@ def mean_final_loss(optimizer, problem, steps, seeds=range(10)):
 
 def test_meta_training_lowers_held_out_loss_on_the_quadratic():
     problem = Quadratic(num_problems=32)
-    optimizer = LearnedOptimizer()
+    optimizer = LearnedOptimizer(preset=None)
     untrained = mean_final_loss(optimizer, problem, 20)
     trainer = MetaTrainer(
         optimizer, problem, horizon=20, unroll=10,

@@ -565,3 +565,21 @@ def test_seed_determines_untrained_meta_weights():
     init = a.rule.init_meta_params(5)
     for key in wa:
         np.testing.assert_array_equal(wa[key], init[key].numpy())
+
+
+def test_no_arguments_give_the_trained_default_preset():
+    from keras_l2l import presets
+
+    default = LearnedOptimizer()
+    shipped = LearnedOptimizer.from_preset(presets.DEFAULT_PRESET)
+    for key, value in shipped.get_meta_weights().items():
+        np.testing.assert_array_equal(default.get_meta_weights()[key], value)
+    assert default.get_config()["preset"] == presets.DEFAULT_PRESET
+    untrained = LearnedOptimizer(preset=None)
+    assert any(
+        not np.allclose(untrained.get_meta_weights()[k], v)
+        for k, v in shipped.get_meta_weights().items()
+    )
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="keras_l2l>LearnedOptimizer", loss="mse")
+    assert model.optimizer.get_config()["preset"] == presets.DEFAULT_PRESET
