@@ -1,0 +1,79 @@
+"""LearnedOptimizer(state_dtype=...): 16-bit LSTM state trains like float32, in half the memory."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_l2l import LearnedOptimizer
+from keras_l2l.problems import MLP
+
+STEPS = 100
+RULE_SEED = 1  # an untrained rule that does train this MLP (loss 2.30 -> ~1.5 in 100 steps)
+DATA_SEED = 7
+EVAL_EXAMPLES = 4096
+REL_TOL = 0.02
+
+
+@pytest.fixture(scope="module")
+def problem(data_dir):
+    return MLP("mnist", data_dir=data_dir)
+
+
+def state_bytes(optimizer):
+    """Bytes of the per-coordinate LSTM state variables (h, c of every layer)."""
+    return sum(
+        math.prod(v.shape) * tf.as_dtype(v.dtype).size
+        for v in optimizer.variables
+        if v.name.startswith("state_")
+    )
+
+
+def train(problem, state_dtype):
+    """100 steps of `optimizer.apply` on the same minibatches; (optimizer, eval loss before, after)."""
+    variables = [tf.Variable(p) for p in problem.init_params(0)]
+    optimizer = LearnedOptimizer(preset=None, seed=RULE_SEED, state_dtype=state_dtype)
+    eval_batch = (problem.x_train[:EVAL_EXAMPLES], problem.y_train[:EVAL_EXAMPLES])
+
+    @tf.function
+    def step(t):
+        with tf.GradientTape() as tape:
+            loss = problem.loss(variables, problem.batch(DATA_SEED, t))
+        optimizer.apply(tape.gradient(loss, variables), variables)
+
+    before = float(problem.loss(variables, eval_batch))
+    for t in range(STEPS):
+        step(tf.constant(t))
+    after = float(problem.loss(variables, eval_batch))
+    return optimizer, before, after
+
+
+def test_16_bit_state_trains_like_float32_in_half_the_memory(problem):
+    """bfloat16 and float16 state end within 2% (relative) of float32's loss.
+
+    The three runs see identical initial parameters, rule and minibatches; the
+    rule computes in float32 either way, only the stored h and c are rounded.
+    bfloat16 keeps 8 significant bits (relative rounding 2^-9 ~ 0.2% per
+    stored value per step), float16 11 bits (~0.02%); over 100 steps the
+    rounding compounds through the recurrence and the optimizee, and measured
+    it moves the final loss (on 4096 fixed training examples) by ~0.7%
+    (bfloat16) and ~0.01% (float16). 2% leaves about 3x margin for bfloat16
+    while any real defect (state not carried, wrong casts: the untrained-rule
+    float32 run goes from 2.30 to ~1.5) is far outside it. The state's memory,
+    measured from the optimizer's variables, must be exactly half.
+    """
+    reference, before, after32 = train(problem, "float32")
+    assert after32 < 0.8 * before, (before, after32)  # the comparison is about real training
+    reference_bytes = state_bytes(reference)
+    num_params = sum(math.prod(p.shape) for p in problem.init_params(0))
+    assert reference_bytes == num_params * 2 * 2 * 20 * 4  # 2 layers x (h, c) x 20 units x 4 B
+
+    for dtype in ("bfloat16", "float16"):
+        optimizer, _, after = train(problem, dtype)
+        assert abs(after - after32) <= REL_TOL * after32, (dtype, after, after32)
+        assert state_bytes(optimizer) * 2 == reference_bytes
+        state = [v for v in optimizer.variables if v.name.startswith("state_")]
+        assert state and all(v.dtype == dtype for v in state)
+        assert all(v.dtype == "float32" for v in optimizer.meta_variables)
+        assert np.all([np.isfinite(v.numpy().astype(np.float32)).all() for v in state])
