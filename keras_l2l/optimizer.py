@@ -195,12 +195,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             for i, shape in enumerate(self._shapes)
         ]
         flat_grads = flat.flatten(pieces)
-        meta_params = {k: v.value for k, v in self._meta_variables.items()}
-        state = self.rule_state()
-        updates, new_state = self.rule(meta_params, flat_grads, state)
-        updates = updates * tf.cast(learning_rate, tf.float32)
-
-        keep = tf.ones_like(flat_grads, dtype=tf.bool)
+        keep = None
         if len(given) < len(self._shapes):  # variables without a gradient stay put
             keep = tf.concat(
                 [
@@ -209,19 +204,35 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
                 ],
                 0,
             )
+
+        def update():
+            meta_params = {k: v.value for k, v in self._meta_variables.items()}
+            state = self.rule_state()
+            updates, new_state = self.rule(meta_params, flat_grads, state)
+            updates = updates * tf.cast(learning_rate, tf.float32)
+            if keep is not None:
+                updates = tf.where(keep, updates, 0.0)
+            for key, variable in self._state_variables.items():
+                value = new_state[key]
+                if keep is not None:
+                    mask = tf.reshape(keep, [-1] + [1] * (len(variable.shape) - 1))
+                    value = tf.where(mask, value, state[key])
+                variable.assign(tf.cast(value, variable.dtype))
+            for index, update in enumerate(flat.unflatten(updates, self._shapes)):
+                if index in given:
+                    variable = self._trainable_variables[index]
+                    self.assign_add(variable, tf.cast(update, variable.dtype))
+            return tf.constant(True)
+
         if self.nan_policy == "skip":
+            # A non-finite step writes nothing. Branching on one scalar (rather
+            # than masking every state tensor with tf.where) saves a pass over
+            # the state and a state-sized temporary per tensor.
             finite = tf.reduce_all(tf.math.is_finite(flat_grads))
             self.skipped_steps.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
-            keep = tf.logical_and(keep, finite)
-        updates = tf.where(keep, updates, 0.0)
-        for key, variable in self._state_variables.items():
-            mask = tf.reshape(keep, [-1] + [1] * (len(variable.shape) - 1))
-            value = tf.where(mask, new_state[key], state[key])
-            variable.assign(tf.cast(value, variable.dtype))
-        for index, update in enumerate(flat.unflatten(updates, self._shapes)):
-            if index in given:
-                variable = self._trainable_variables[index]
-                self.assign_add(variable, tf.cast(update, variable.dtype))
+            tf.cond(finite, update, lambda: tf.constant(False))
+        else:
+            update()
 
     def get_config(self):
         config = super().get_config()
