@@ -12,7 +12,6 @@ NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "quickstart.ipynb"
 def test_quickstart_notebook_runs(data_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_L2L_DATA_DIR", str(data_dir))
     monkeypatch.setenv("QUICKSTART_STEPS", "20")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
