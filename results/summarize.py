@@ -1,0 +1,57 @@
+"""Print the README's results table from results/*/results.json (python results/summarize.py)."""
+
+import json
+import math
+from pathlib import Path
+
+FIRST_ORDER = ("sgd", "momentum", "nag", "rmsprop", "adam")
+
+
+def fmt(x):
+    return "diverged" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+
+def preset_of(results):
+    """The `--optimizer` argument of the command that made the results."""
+    words = str(results.get("command", "")).split()
+    return words[words.index("--optimizer") + 1] if "--optimizer" in words else "?"
+
+
+def row(directory):
+    r = json.loads((directory / "results.json").read_text())
+    opts = r["optimizers"]
+    learned = opts["learned"]["final_loss"]
+    adam = opts.get("adam", {}).get("final_loss")
+    ratio = r.get("ratio_to_best_baseline") or {}
+    lo, hi = ratio.get("ci95", [None, None])
+    best = ratio.get("baseline", "-")
+    per_seed = learned["per_seed"]
+    wins = sum(
+        1 for a, b in zip(per_seed, opts["adam"]["final_loss"]["per_seed"]) if a is not None and b is not None and a < b
+    ) if adam else None
+    verdict = "win" if hi is not None and hi < 1 else ("loss" if lo is not None and lo > 1 else "tie")
+    mean_curve = sum(opts["learned"]["curve"]["mean"]) / len(opts["learned"]["curve"]["mean"])
+    adam_curve = sum(opts["adam"]["curve"]["mean"]) / len(opts["adam"]["curve"]["mean"]) if adam else None
+    return (
+        f"| [{directory.name}]({directory.name}/report.md) | `{preset_of(r)}` "
+        f"| {r['steps']} | {len(r['seeds'])} | {fmt(learned['mean'])} | {fmt(adam['mean']) if adam else '-'} "
+        f"| {best} {fmt(opts[best]['final_loss']['mean']) if best in opts else ''} "
+        f"| {fmt(ratio.get('mean'))} [{fmt(lo)}, {fmt(hi)}] | {verdict} "
+        f"| {wins if wins is not None else '-'}/{len(per_seed)} "
+        f"| {fmt(mean_curve)} / {fmt(adam_curve) if adam_curve else '-'} |"
+    )
+
+
+def main():
+    root = Path(__file__).parent
+    print(
+        "| evaluation | preset | steps | seeds | learned final loss | tuned Adam | best tuned baseline "
+        "| learned / best [95% CI] | verdict | seeds where learned < Adam | mean loss over the run, learned / Adam |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for directory in sorted(p.parent for p in root.glob("*/results.json")):
+        print(row(directory))
+
+
+if __name__ == "__main__":
+    main()
