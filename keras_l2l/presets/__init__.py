@@ -19,7 +19,7 @@ import numpy as np
 
 from keras_l2l.rules import CoordinatewiseLSTM
 
-DEFAULT_PRESET = "mnist"
+DEFAULT_PRESET = "mnist-long"
 FILES = ("config.json", "weights.npz", "provenance.json")
 _DEBRIS = (".partial", ".previous")  # save_preset's working directories, never presets
 
