@@ -33,6 +33,12 @@ evaluate() {
   for problem in mnist-40 mnist-2layer mnist-relu fashion-mnist; do
     keras-l2l evaluate --optimizer mnist --problem $problem --steps 100 --seeds 20 --baselines $first_order --out results/$problem-100
   done
+  keras-l2l evaluate --optimizer mnist-long --problem mnist --steps 1000 --seeds 20 --baselines $first_order --out results/mnist-long-1000
+  keras-l2l evaluate --optimizer mnist-long --problem mnist-relu --steps 1000 --seeds 20 --baselines $first_order --out results/mnist-relu-long-1000
+  # 10,000 steps: 3 seeds and Adam only, for compute (about 10 ms per learned step here).
+  keras-l2l evaluate --optimizer mnist-long --problem mnist --steps 10000 --seeds 3 --baselines adam --tuning-seeds 2 --out results/mnist-long-10000
+  keras-l2l evaluate --optimizer mnist-long --problem mnist-relu --steps 10000 --seeds 3 --baselines adam --tuning-seeds 2 --out results/mnist-relu-long-10000
+  python results/summarize.py
 }
 
 case "$what" in
