@@ -5,7 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_l2l import flat, presets
-from keras_l2l.rules import CoordinatewiseLSTM
+from keras_l2l.rules import CoordinatewiseLSTM, deserialize_rule, serialize_rule
+from keras_l2l.trained_rule import TrainedRule, checked_meta_params
 
 NAN_POLICIES = ("skip", "raise")
 STATE_DTYPES = ("float32", "bfloat16", "float16")
@@ -13,10 +14,11 @@ STATE_DTYPES = ("float32", "bfloat16", "float16")
 
 @keras.saving.register_keras_serializable(package="keras_l2l")
 class LearnedOptimizer(keras.optimizers.Optimizer):
-    """A coordinatewise LSTM optimizer (Andrychowicz et al., 2016) for Keras.
+    """A learned optimizer for Keras: a thin wrapper around a `TrainedRule`.
 
     The update comes from the same pure rule the meta-trainer differentiates
-    through (`keras_l2l.rules.CoordinatewiseLSTM`). All of a model's variables
+    through (by default the coordinatewise LSTM of Andrychowicz et al. 2016,
+    `keras_l2l.rules.CoordinatewiseLSTM`). All of a model's variables
     are updated by one fused rule call per step: gradients are flattened and
     concatenated, the LSTM runs once over all coordinates, and the updates are
     split back. The meta-parameters and every coordinate's LSTM state are
@@ -25,13 +27,17 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
     Args:
         learning_rate: multiplies the rule's output (1.0 = the rule as trained);
             a float or a Keras learning-rate schedule.
-        preset: a shipped preset name or preset directory whose trained rule
-            to use (see `keras_l2l.list_presets()`); None for an untrained rule.
-            The default, "default", is the default preset when no architecture
-            argument is given, and an untrained rule of that architecture otherwise.
+        preset: the trained rule to use: a shipped preset name (see
+            `keras_l2l.list_presets()`), a preset directory (read once, here),
+            or a `TrainedRule` (e.g. fresh from `MetaTrainer`); None for an
+            untrained rule. The default, "default", is the default preset when
+            no rule or architecture argument is given, and an untrained rule
+            otherwise. The config records its name only, never reads it again.
         units, num_layers, preprocessing, preprocessing_p, output_scale: the
-            rule's architecture, see `CoordinatewiseLSTM` (taken from the
+            architecture of a `CoordinatewiseLSTM` rule (taken from the
             preset when one is given; None means the paper's default).
+        rule: any registered `UpdateRule` (or its `{"class_name", "config"}`),
+            instead of the architecture arguments.
         seed: seed of the deterministic initial (untrained) meta-parameters.
         nan_policy: `"skip"` leaves weights and LSTM state unchanged on a step
             whose gradients are not all finite and counts it in
@@ -51,6 +57,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         preprocessing=None,
         preprocessing_p=None,
         output_scale=None,
+        rule=None,
         seed=0,
         nan_policy="skip",
         state_dtype="float32",
@@ -68,52 +75,58 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             raise ValueError(
                 f"Unknown state_dtype {state_dtype!r}; expected one of {STATE_DTYPES}."
             )
-        given = {
+        architecture = {
             "units": units,
             "num_layers": num_layers,
             "preprocessing": preprocessing,
             "preprocessing_p": preprocessing_p,
             "output_scale": output_scale,
         }
-        given = {k: v for k, v in given.items() if v is not None}
-        if preset == "default":
-            preset = None if given else presets.DEFAULT_PRESET
-        weights = None
-        if preset is not None:
-            architecture, weights, _ = presets.load_preset(preset)
-            conflicting = {k: v for k, v in given.items() if architecture.get(k) != v}
-            if conflicting:
-                raise ValueError(
-                    f"Preset {preset!r} has architecture {architecture}; the "
-                    f"arguments {conflicting} contradict it. Drop them, or pass "
-                    "preset=None for an untrained optimizer of your own architecture."
-                )
-            given = architecture
-        self.rule = CoordinatewiseLSTM(**given)
-        self.preset = preset
+        architecture = {k: v for k, v in architecture.items() if v is not None}
+        trained = _trained_rule(preset, rule, architecture, seed)
+        self.rule = trained.rule
+        self.preset = trained.name
         self.seed = seed
         self.nan_policy = nan_policy
         self.state_dtype = state_dtype
         self._meta_variables = {
-            key: self.add_variable(
-                value.shape, initializer=_constant(value), name=f"meta_{key}"
-            )
-            for key, value in self.rule.init_meta_params(seed).items()
+            key: self.add_variable(value.shape, initializer=_constant(value), name=f"meta_{key}")
+            for key, value in trained.meta_params.items()
         }
         self.skipped_steps = self.add_variable(
             (), initializer="zeros", dtype="int64", name="skipped_steps"
         )
-        if weights is not None:
-            self.set_meta_weights(weights)
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
-        """An optimizer with a preset's trained rule: a shipped name or a directory.
+        """An optimizer with a trained rule: a shipped preset name, a directory or a `TrainedRule`.
 
         `keras_l2l.list_presets()` lists the shipped names; `kwargs` are the
         other constructor arguments (`learning_rate`, `nan_policy`, ...).
         """
         return cls(preset=preset, **kwargs)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild from `get_config()` without reading any preset from disk.
+
+        The rule comes from the config; the meta-weights are restored by
+        `keras.saving.load_model` from the archive (or stay at the seed's
+        initialization for a bare `from_config`). The preset name is kept
+        for the record only, so a model trained with a preset directory
+        loads on a machine that does not have it.
+        """
+        config = dict(config)
+        legacy = [k for k in CoordinatewiseLSTM().get_config() if k in config]
+        if legacy and "rule" not in config:  # saved by keras_l2l 0.1
+            rule_config = {k: config.pop(k) for k in legacy}
+            config["rule"] = {"class_name": "CoordinatewiseLSTM", "config": rule_config}
+        if "rule" not in config:  # not from get_config (e.g. "keras_l2l>LearnedOptimizer")
+            return super().from_config(config, custom_objects)
+        preset = config.pop("preset", None)
+        optimizer = super().from_config(dict(config, preset=None), custom_objects)
+        optimizer.preset = preset
+        return optimizer
 
     @property
     def meta_variables(self):
@@ -125,25 +138,17 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         return {k: np.array(v.numpy()) for k, v in self._meta_variables.items()}
 
     def set_meta_weights(self, weights):
-        """Set the meta-parameters from `{name: array}` with the rule's names and shapes."""
-        expected = {k: tuple(v.shape) for k, v in self._meta_variables.items()}
-        given = {k: tuple(np.shape(v)) for k, v in weights.items()}
-        if given != expected:
-            raise ValueError(
-                "Meta-weights do not match this optimizer's architecture "
-                f"({self.rule.get_config()}): expected {expected}, got {given}."
-            )
-        for key, value in weights.items():  # validate all before assigning any
-            dtype = np.asarray(value).dtype
-            if not np.can_cast(dtype, np.float64, casting="same_kind"):
-                raise ValueError(
-                    f"Meta-weight {key!r} has dtype {dtype}; expected real numbers "
-                    "(a float, integer or bool array; stored as float32)."
-                )
-            if not np.all(np.isfinite(np.asarray(value, np.float64))):
-                raise ValueError(f"Meta-weight {key!r} contains NaN or Inf.")
-        for key, value in weights.items():
-            self._meta_variables[key].assign(np.asarray(value, np.float32))
+        """Set the meta-parameters from `{name: array}`; all are checked before any is set."""
+        for key, value in checked_meta_params(self.rule, weights).items():
+            self._meta_variables[key].assign(value)
+
+    def trained_rule(self):
+        """The current rule and meta-weights as a `TrainedRule` (e.g. to save as a preset).
+
+        Its provenance records only the preset this optimizer started from:
+        the meta-weights may have changed since (`set_meta_weights`, `load_model`).
+        """
+        return TrainedRule(self.rule, self.get_meta_weights(), {"started_from": self.preset})
 
     def build(self, var_list):
         if self.built:
@@ -171,57 +176,12 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             self._get_variable_index(v): _dense(g) for g, v in zip(grads, trainable_variables)
         }
         if self.nan_policy == "raise":
-            if _in_xla_context():
-                raise ValueError(
-                    "LearnedOptimizer(nan_policy='raise') cannot stop an XLA-compiled "
-                    "step: XLA drops tf.debugging.check_numerics, so a non-finite "
-                    "gradient would go unnoticed. Compile without XLA "
-                    "(`model.compile(..., jit_compile=False)`, or `tf.function` without "
-                    "`jit_compile=True`), or use nan_policy='skip' and watch "
-                    "`optimizer.skipped_steps`."
-                )
-            # Everything below consumes the checked tensors, so in a graph the
-            # check runs before any variable is written.
-            given = {
-                index: tf.debugging.check_numerics(
-                    grad,
-                    "LearnedOptimizer: non-finite gradient for "
-                    f"{self._trainable_variables[index].path}",
-                )
-                for index, grad in given.items()
-            }
-        pieces = [
-            given[i] if i in given else tf.zeros(shape)
-            for i, shape in enumerate(self._shapes)
-        ]
-        flat_grads = flat.flatten(pieces)
-        keep = None
-        if len(given) < len(self._shapes):  # variables without a gradient stay put
-            keep = tf.concat(
-                [
-                    tf.fill([size], i in given)
-                    for i, size in enumerate(flat.sizes_of(self._shapes))
-                ],
-                0,
-            )
+            given = self._checked_finite(given)
+        flat_grads = self._flat_gradients(given)
+        has_gradient = self._has_gradient_mask(given)
 
         def update():
-            meta_params = {k: v.value for k, v in self._meta_variables.items()}
-            state = self.rule_state()
-            updates, new_state = self.rule(meta_params, flat_grads, state)
-            updates = updates * tf.cast(learning_rate, tf.float32)
-            if keep is not None:
-                updates = tf.where(keep, updates, 0.0)
-            for key, variable in self._state_variables.items():
-                value = new_state[key]
-                if keep is not None:
-                    mask = tf.reshape(keep, [-1] + [1] * (len(variable.shape) - 1))
-                    value = tf.where(mask, value, state[key])
-                variable.assign(tf.cast(value, variable.dtype))
-            for index, update in enumerate(flat.unflatten(updates, self._shapes)):
-                if index in given:
-                    variable = self._trainable_variables[index]
-                    self.assign_add(variable, tf.cast(update, variable.dtype))
+            self._apply_rule(flat_grads, has_gradient, given, learning_rate)
             return tf.constant(True)
 
         if self.nan_policy == "skip":
@@ -234,16 +194,104 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         else:
             update()
 
+    def _checked_finite(self, given):
+        """Gradients wrapped in `check_numerics`, so in a graph the check runs before any write."""
+        if _in_xla_context():
+            raise ValueError(
+                "LearnedOptimizer(nan_policy='raise') cannot stop an XLA-compiled "
+                "step: XLA drops tf.debugging.check_numerics, so a non-finite "
+                "gradient would go unnoticed. Compile without XLA "
+                "(`model.compile(..., jit_compile=False)`, or `tf.function` without "
+                "`jit_compile=True`), or use nan_policy='skip' and watch "
+                "`optimizer.skipped_steps`."
+            )
+        return {
+            index: tf.debugging.check_numerics(
+                grad,
+                "LearnedOptimizer: non-finite gradient for "
+                f"{self._trainable_variables[index].path}",
+            )
+            for index, grad in given.items()
+        }
+
+    def _flat_gradients(self, given):
+        """All gradients as one flat vector, zeros for variables that got none."""
+        return flat.flatten(
+            [given[i] if i in given else tf.zeros(shape) for i, shape in enumerate(self._shapes)]
+        )
+
+    def _has_gradient_mask(self, given):
+        """Per-coordinate bool mask of variables with a gradient, or None if all have one."""
+        if len(given) == len(self._shapes):
+            return None
+        sizes = flat.sizes_of(self._shapes)
+        return tf.concat([tf.fill([size], i in given) for i, size in enumerate(sizes)], 0)
+
+    def _apply_rule(self, flat_grads, has_gradient, given, learning_rate):
+        """Run the rule once, then write its new state and its updates."""
+        state = self.rule_state()
+        meta_params = {k: v.value for k, v in self._meta_variables.items()}
+        updates, new_state = self.rule(meta_params, flat_grads, state)
+        updates = updates * tf.cast(learning_rate, tf.float32)
+        if has_gradient is not None:  # variables without a gradient stay put
+            updates = tf.where(has_gradient, updates, 0.0)
+        self._write_state(new_state, state, has_gradient)
+        for index, update in enumerate(flat.unflatten(updates, self._shapes)):
+            if index in given:
+                variable = self._trainable_variables[index]
+                self.assign_add(variable, tf.cast(update, variable.dtype))
+
+    def _write_state(self, new_state, old_state, has_gradient):
+        """Store the rule's new state; coordinates without a gradient keep their old state."""
+        for key, variable in self._state_variables.items():
+            value = new_state[key]
+            if has_gradient is not None:
+                mask = tf.reshape(has_gradient, [-1] + [1] * (len(variable.shape) - 1))
+                value = tf.where(mask, value, old_state[key])
+            variable.assign(tf.cast(value, variable.dtype))
+
     def get_config(self):
         config = super().get_config()
-        config.update(self.rule.get_config())
         config.update(
-            preset=None if self.preset is None else str(self.preset),
+            rule=serialize_rule(self.rule),
+            preset=self.preset,
             seed=self.seed,
             nan_policy=self.nan_policy,
             state_dtype=self.state_dtype,
         )
         return config
+
+
+def _trained_rule(preset, rule, architecture, seed):
+    """The `TrainedRule` an optimizer starts from (the one place a preset is read).
+
+    A preset (name, directory or `TrainedRule`) gives rule and weights, and
+    any `rule` or architecture argument must agree with it; without one,
+    `rule` (an `UpdateRule` or its `{"class_name", "config"}`) or a
+    `CoordinatewiseLSTM(**architecture)` starts untrained at `seed`.
+    "default" means the default preset unless a rule or architecture is given.
+    """
+    if isinstance(rule, dict):
+        rule = deserialize_rule(rule)
+    if rule is not None and architecture:
+        raise ValueError(
+            f"Pass either `rule` or architecture arguments {architecture}, not both."
+        )
+    if isinstance(preset, str) and preset == "default":
+        preset = None if (architecture or rule is not None) else presets.DEFAULT_PRESET
+    if preset is None:
+        return TrainedRule.untrained(rule or CoordinatewiseLSTM(**architecture), seed)
+    trained = preset if isinstance(preset, TrainedRule) else presets.load_preset(preset)
+    given = serialize_rule(rule)["config"] if rule is not None else architecture
+    actual = trained.rule.get_config()
+    conflicting = {k: v for k, v in given.items() if actual.get(k) != v}
+    if conflicting or (rule is not None and type(rule) is not type(trained.rule)):
+        raise ValueError(
+            f"Preset {trained.name or preset!r} has the rule {trained.rule_config()}; the "
+            f"arguments {conflicting or serialize_rule(rule)} contradict it. Drop them, or "
+            "pass preset=None for an untrained optimizer of your own architecture."
+        )
+    return trained
 
 
 def _dense(grad):

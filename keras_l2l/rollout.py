@@ -18,6 +18,22 @@ def loss_and_flat_grad(problem, flat_params, shapes, batch, scale=None):
     return loss, tape.gradient(loss, flat_params)
 
 
+def optimizee_step(rule, problem, shapes, meta_params, params, state, seed, step, scale=None,
+                   stop_gradient=False):
+    """One optimizee step, shared by every loop: `(loss, grads, updates, new_state)`.
+
+    The loss and flat gradient are taken on the batch of `(seed, step)`;
+    `stop_gradient` hides the gradient's dependence on the meta-parameters
+    from a meta-gradient (the paper's first-order approximation).
+    """
+    batch = problem.batch(seed, step)
+    loss, grads = loss_and_flat_grad(problem, params, shapes, batch, scale)
+    if stop_gradient:
+        grads = tf.stop_gradient(grads)
+    updates, state = rule(meta_params, grads, state)
+    return loss, grads, updates, state
+
+
 def make_rollout(rule, problem):
     """A compiled `run(meta_params, params, seed, steps) -> (losses[steps], final params)`.
 
@@ -35,8 +51,9 @@ def make_rollout(rule, problem):
         losses = tf.TensorArray(tf.float32, size=steps)
 
         def body(t, params, state, losses):
-            loss, grads = loss_and_flat_grad(problem, params, shapes, problem.batch(seed, t))
-            updates, state = rule(meta_params, grads, state)
+            loss, _, updates, state = optimizee_step(
+                rule, problem, shapes, meta_params, params, state, seed, t
+            )
             return t + 1, params + updates, state, losses.write(t, loss)
 
         _, params, _, losses = tf.while_loop(

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_l2l import LearnedOptimizer, MetaTrainer, flat
+from keras_l2l import CoordinatewiseLSTM, LearnedOptimizer, MetaTrainer, TrainedRule, flat
 from keras_l2l.meta import meta_loss_weights
 from keras_l2l.meta.trainer import TRAINING_SEED_BASE
 from keras_l2l.presets import load_preset, save_preset
@@ -55,12 +55,13 @@ class NaNQuadratic(Quadratic):
         return super().loss(params, (w, y)) + tf.where(bad, math.nan, 0.0)
 
 
-def meta_values(optimizer):
-    return [np.array(v.numpy(), np.float64) for v in optimizer.meta_variables]
+def meta_values(source):
+    """Meta-weights of a LearnedOptimizer or a MetaTrainer, float64, in the rule's order."""
+    return [np.array(v, np.float64) for v in source.trained_rule().meta_params.values()]
 
 
-def meta_names(optimizer):
-    return [v.name.split("meta_", 1)[-1] for v in optimizer.meta_variables]
+def meta_names(source):
+    return list(source.trained_rule().meta_params)
 
 
 def random_meta(optimizer, seed=0, scale=0.5):
@@ -139,9 +140,9 @@ def trainer_meta_gradient(optimizer, problem, unroll, second_order):
         meta_optimizer=keras.optimizers.SGD(learning_rate=1.0),
         second_order=second_order, validation_every=0,
     )
-    before = meta_values(optimizer)
+    before = meta_values(trainer)
     logs = trainer.train_epoch(0)
-    after = meta_values(optimizer)
+    after = meta_values(trainer)
     assert logs["bad_steps"] == 0
     return logs["meta_loss"], [b - a for b, a in zip(before, after)]
 
@@ -265,7 +266,7 @@ def test_truncations_carry_parameters_state_and_weight_slices():
         meta = [m - g for m, g in zip(meta, grads)]
         losses.append(float(loss))
     assert logs["meta_loss"] == pytest.approx(np.mean(losses), rel=1e-5)
-    expected, got = [m.numpy() for m in meta], meta_values(optimizer)
+    expected, got = [m.numpy() for m in meta], meta_values(trainer)
     change = [e - m for e, m in zip(expected, meta0)]
     assert rel_error([g - m for g, m in zip(got, meta0)], change) < 1e-4
 
@@ -277,7 +278,7 @@ def test_truncations_carry_parameters_state_and_weight_slices():
 
 def mean_final_loss(optimizer, problem, steps, seeds=range(10)):
     run = make_rollout(optimizer.rule, problem)
-    meta = dict(zip(meta_names(optimizer), [v.value for v in optimizer.meta_variables]))
+    meta = optimizer.trained_rule().meta_tensors()
     finals = []
     for seed in seeds:
         params = flat.flatten(problem.init_params(seed))
@@ -328,18 +329,18 @@ def test_resume_from_checkpoint_reproduces_an_uninterrupted_run(tmp_path):
     c = tiny_trainer(tmp_path / "b")  # fresh optimizer objects, same directory
     assert int(c.epoch.numpy()) == epochs // 2
     np.testing.assert_allclose(
-        np.concatenate([m.ravel() for m in meta_values(c.optimizer)]),
-        np.concatenate([m.ravel() for m in meta_values(b.optimizer)]), atol=0,
+        np.concatenate([m.ravel() for m in meta_values(c)]),
+        np.concatenate([m.ravel() for m in meta_values(b)]), atol=0,
     )
     history = c.fit(epochs, verbose=0, restore_best=False)
     assert len(history["loss"]) == epochs - epochs // 2  # only the missing epochs ran
 
     assert int(c.epoch.numpy()) == epochs
-    for got, want in zip(meta_values(c.optimizer), meta_values(a.optimizer)):
+    for got, want in zip(meta_values(c), meta_values(a)):
         np.testing.assert_allclose(got, want, atol=1e-6)
     for got, want in zip(c.meta_optimizer.variables, a.meta_optimizer.variables):
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6, rtol=1e-6)
-    for got, want in zip(c.best_meta, a.best_meta):
+    for got, want in zip(c.best_meta.values(), a.best_meta.values()):
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6)
     assert float(c.best_validation.numpy()) == pytest.approx(float(a.best_validation.numpy()))
     assert math.isfinite(float(a.best_validation.numpy()))
@@ -351,13 +352,13 @@ def test_resume_from_checkpoint_reproduces_an_uninterrupted_run(tmp_path):
 
 
 class Recorder:
-    """A callback keeping the meta-weights after every epoch (and checking them)."""
+    """A callback keeping the trainer's meta-weights after every epoch (and checking them)."""
 
-    def __init__(self, optimizer):
-        self.optimizer, self.values = optimizer, []
+    def __init__(self, trainer):
+        self.trainer, self.values = trainer, []
 
     def on_epoch_end(self, epoch, logs):
-        values = meta_values(self.optimizer)
+        values = meta_values(self.trainer)
         assert all(np.all(np.isfinite(v)) for v in values), f"NaN meta-weights at {epoch}"
         self.values.append(values)
 
@@ -371,7 +372,7 @@ def test_nan_meta_steps_are_skipped_counted_and_recovered(capsys):
         optimizer, problem, horizon=4, unroll=2, max_bad_steps=2,
         meta_optimizer=keras.optimizers.Adam(1e-2), validation_every=0,
     )
-    recorder = Recorder(optimizer)
+    recorder = Recorder(trainer)
     history = trainer.fit(4, verbose=0, callbacks=[recorder])
     assert history["bad_steps"] == [1, 1, 1, 1]
     assert int(trainer.skipped_meta_steps.numpy()) == 4
@@ -394,7 +395,7 @@ def test_recovery_restores_the_last_validated_meta_parameters():
         optimizer, problem, horizon=4, unroll=2, max_bad_steps=2,
         meta_optimizer=keras.optimizers.Adam(1e-2), validation_every=2, validation_runs=2,
     )
-    recorder = Recorder(optimizer)
+    recorder = Recorder(trainer)
     history = trainer.fit(4, verbose=0, callbacks=[recorder], restore_best=False)
     assert history["bad_steps"] == [0, 0, 1, 1]
     assert int(trainer.skipped_meta_steps.numpy()) == 2
@@ -411,7 +412,7 @@ def test_huge_meta_learning_rate_never_puts_nan_into_meta_weights():
         optimizer, Quadratic(dim=3, num_problems=4), horizon=6, unroll=2,
         meta_optimizer=keras.optimizers.SGD(1e6), validation_every=0, max_bad_steps=100,
     )
-    recorder = Recorder(optimizer)
+    recorder = Recorder(trainer)
     history = trainer.fit(4, verbose=0, callbacks=[recorder])  # checks finiteness
     assert history["bad_steps"][0] == 0  # the first, huge step is applied ...
     skipped = int(trainer.skipped_meta_steps.numpy())
@@ -470,7 +471,7 @@ def test_fit_with_validation_restores_the_best_meta_parameters():
     best = float(trainer.best_validation.numpy())
     assert math.isfinite(best)
     assert best == pytest.approx(min(history["val_loss"] + [initial]), rel=1e-6)
-    for got, want in zip(meta_values(optimizer), trainer.best_meta):
+    for got, want in zip(meta_values(optimizer), trainer.best_meta.values()):
         np.testing.assert_array_equal(got, want.numpy())
     assert trainer.validate() == pytest.approx(best, rel=1e-5)
 
@@ -480,32 +481,52 @@ def test_fit_with_validation_restores_the_best_meta_parameters():
 # --------------------------------------------------------------------------
 
 
-def test_preset_round_trip_from_a_trained_optimizer(tmp_path):
-    optimizer = LearnedOptimizer(units=5, num_layers=2, preprocessing="clamped_log_sign",
-                                 preprocessing_p=5.0, output_scale=0.01)
+def test_trainer_produces_a_trained_rule_that_round_trips_as_a_preset(tmp_path):
+    start = TrainedRule.untrained(
+        CoordinatewiseLSTM(units=5, num_layers=2, preprocessing="clamped_log_sign",
+                           preprocessing_p=5.0, output_scale=0.01), seed=2,
+    )
+    trainer = MetaTrainer(
+        start, Quadratic(dim=2, num_problems=2), horizon=4, unroll=2,
+        meta_optimizer=keras.optimizers.Adam(1e-2), validation_every=0, seed=3,
+    )
+    trainer.fit(2, verbose=0)
+    trained = trainer.trained_rule({"description": "test"})
+    assert trained.provenance["epochs"] == 2 and trained.provenance["seed"] == 3
+    assert any(not np.array_equal(trained.meta_params[k], v)
+               for k, v in start.meta_params.items())
+    directory = save_preset(tmp_path / "preset", trained)
+    loaded = load_preset(directory)
+    assert loaded.rule_config() == trained.rule_config()
+    assert loaded.provenance["description"] == "test" and "weights_sha256" in loaded.provenance
+    for key, value in trained.meta_params.items():
+        np.testing.assert_array_equal(loaded.meta_params[key], value)
+
+    for preset in (str(directory), trained):  # from disk, and straight from memory
+        restored = LearnedOptimizer.from_preset(preset)
+        assert restored.rule.get_config() == trained.rule.get_config()
+        for key, value in restored.get_meta_weights().items():
+            np.testing.assert_array_equal(value, trained.meta_params[key])
+        with pytest.raises(ValueError, match="contradict"):
+            LearnedOptimizer(preset=preset, units=7)
+
+
+def test_trainer_owns_its_meta_parameters_and_writes_back_to_an_optimizer():
+    optimizer = LearnedOptimizer(units=3, num_layers=1, seed=1)
+    before = optimizer.get_meta_weights()
     trainer = MetaTrainer(
         optimizer, Quadratic(dim=2, num_problems=2), horizon=4, unroll=2,
         meta_optimizer=keras.optimizers.Adam(1e-2), validation_every=0,
     )
+    assert all(isinstance(v, keras.Variable) for v in trainer.meta_variables.values())
+    trainer.train_epoch(0)
+    for key, value in optimizer.get_meta_weights().items():  # untouched until fit ends
+        np.testing.assert_array_equal(value, before[key])
     trainer.fit(2, verbose=0)
-    weights = optimizer.get_meta_weights()
-    directory = save_preset(
-        tmp_path / "preset", optimizer.rule.get_config(), weights,
-        {"description": "test", "epochs": 2},
-    )
-    architecture, loaded, provenance = load_preset(directory)
-    assert architecture == optimizer.rule.get_config()
-    assert provenance["description"] == "test" and "weights_sha256" in provenance
-    assert loaded.keys() == weights.keys()
-    for key in weights:
-        np.testing.assert_array_equal(loaded[key], weights[key])
-
-    restored = LearnedOptimizer.from_preset(str(directory))
-    assert restored.rule.get_config() == optimizer.rule.get_config()
-    for key, value in restored.get_meta_weights().items():
-        np.testing.assert_array_equal(value, weights[key])
-    with pytest.raises(ValueError, match="contradict"):
-        LearnedOptimizer(preset=str(directory), units=7)
+    for key, value in trainer.trained_rule().meta_params.items():
+        np.testing.assert_array_equal(optimizer.get_meta_weights()[key], value)
+    with pytest.raises(TypeError, match="TrainedRule, an UpdateRule or a LearnedOptimizer"):
+        MetaTrainer("mnist", Quadratic(dim=2))
 
 
 def test_imitation_runs_learn_to_copy_the_teacher():

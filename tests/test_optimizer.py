@@ -366,10 +366,14 @@ def custom_optimizer():
 def test_config_round_trip():
     opt = custom_optimizer()
     config = opt.get_config()
-    for key, value in dict(
-        units=5, num_layers=3, preprocessing="clamped_log_sign", preprocessing_p=5.0,
-        output_scale=0.05, seed=7, nan_policy="raise", state_dtype="float32",
-    ).items():
+    assert config["rule"] == {
+        "class_name": "CoordinatewiseLSTM",
+        "config": dict(
+            units=5, num_layers=3, preprocessing="clamped_log_sign", preprocessing_p=5.0,
+            output_scale=0.05,
+        ),
+    }
+    for key, value in dict(seed=7, nan_policy="raise", state_dtype="float32").items():
         assert config[key] == value, key
     assert config["learning_rate"] == pytest.approx(0.3)
     restored = LearnedOptimizer.from_config(config)

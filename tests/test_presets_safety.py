@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_l2l import LearnedOptimizer, presets
+from keras_l2l import LearnedOptimizer, TrainedRule, presets
 from keras_l2l.presets import PresetError, load_preset, save_preset
 from keras_l2l.rules import CoordinatewiseLSTM
 
@@ -28,7 +28,8 @@ def weights_for(architecture, offset=0.0):
 
 def make_preset(directory, architecture=ARCH, offset=0.0):
     weights = weights_for(architecture, offset)
-    save_preset(directory, architecture, weights, {"description": "test preset"})
+    rule = CoordinatewiseLSTM(**architecture)
+    save_preset(directory, TrainedRule(rule, weights, {"description": "test preset"}))
     return weights
 
 
@@ -52,8 +53,10 @@ class CreatesMarker:
 
 def test_valid_preset_loads(tmp_path):
     weights = make_preset(tmp_path / "p")
-    architecture, loaded, provenance = load_preset(tmp_path / "p")
-    assert architecture == ARCH
+    trained = load_preset(tmp_path / "p")
+    loaded, provenance = trained.meta_params, trained.provenance
+    assert trained.rule.get_config() == ARCH
+    assert trained.name == str(tmp_path / "p")
     assert provenance["description"] == "test preset"
     assert list(loaded) == list(weights)
     for key in weights:
@@ -110,8 +113,7 @@ def test_unknown_name_lists_available_presets(tmp_path, monkeypatch):
     message = str(info.value)
     assert "'alpah'" in message and "available: alpha, beta" in message
     assert "gamma" not in message
-    architecture, _, _ = load_preset("alpha")
-    assert architecture == ARCH
+    assert load_preset("alpha").rule.get_config() == ARCH
 
 
 def test_unknown_name_with_the_shipped_presets(tmp_path, monkeypatch):
@@ -163,26 +165,43 @@ def test_architecture_mismatch(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "bad", [np.float64, "nan", "inf"], ids=["float64", "nan", "inf"]
+    "bad", [np.complex64, "nan", "inf"], ids=["complex", "nan", "inf"]
 )
 def test_wrong_dtype_or_nonfinite_weights(tmp_path, bad):
     directory = tmp_path / "p"
     weights = make_preset(directory)
-    if bad is np.float64:
-        weights = {k: v.astype(np.float64) for k, v in weights.items()}
+    if bad is np.complex64:
+        weights = {k: v.astype(np.complex64) for k, v in weights.items()}
     else:
         weights["lstm0_bias"] = weights["lstm0_bias"].copy()
         weights["lstm0_bias"][3] = float(bad)
     np.savez(directory / "weights.npz", **weights)
     reseal(directory)
-    with pytest.raises(PresetError, match="not finite float32"):
+    with pytest.raises(PresetError, match="expected real numbers|not finite"):
         load_preset(directory)
+
+
+def test_real_weights_of_another_dtype_load_as_float32(tmp_path):
+    directory = tmp_path / "p"
+    weights = make_preset(directory)
+    np.savez(directory / "weights.npz", **{k: v.astype(np.float64) for k, v in weights.items()})
+    reseal(directory)
+    for key, value in load_preset(directory).meta_params.items():
+        assert value.dtype == np.float32
+        np.testing.assert_array_equal(value, weights[key].astype(np.float32))
 
 
 @pytest.mark.parametrize(
     "config",
-    ["{not json", json.dumps(dict(ARCH, units=0)), json.dumps(dict(ARCH, evil="x")), "[1, 2]"],
-    ids=["syntax", "zero-units", "unknown-key", "not-an-object"],
+    [
+        "{not json",
+        json.dumps(dict(ARCH, units=0)),
+        json.dumps(dict(ARCH, evil="x")),
+        "[1, 2]",
+        json.dumps({"class_name": "NoSuchRule", "config": {}}),
+        json.dumps({"class_name": "CoordinatewiseLSTM", "config": ARCH, "extra": 1}),
+    ],
+    ids=["syntax", "zero-units", "unknown-key", "not-an-object", "unknown-class", "extra-key"],
 )
 def test_invalid_config(tmp_path, config):
     directory = tmp_path / "p"

@@ -14,9 +14,9 @@ import pytest
 import tensorflow as tf
 
 import killable_fit
-from keras_l2l import LearnedOptimizer, MetaTrainer, flat
+from keras_l2l import CoordinatewiseLSTM, LearnedOptimizer, MetaTrainer, TrainedRule, flat
 from keras_l2l.meta.trainer import TRAINING_SEED_BASE
-from keras_l2l.presets import PresetError, load_preset, save_preset
+from keras_l2l.presets import load_preset, save_preset
 from keras_l2l.problems.quadratic import Quadratic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -543,22 +543,23 @@ ARCH = dict(units=2, num_layers=1, preprocessing="log_sign", preprocessing_p=10.
 
 
 def preset_weights(offset):
-    from keras_l2l.rules import CoordinatewiseLSTM
-
     init = CoordinatewiseLSTM(**ARCH).init_meta_params(0)
     return {k: (v.numpy() + offset).astype(np.float32) for k, v in init.items()}
 
 
+def trained(weights, provenance=None):
+    return TrainedRule(CoordinatewiseLSTM(**ARCH), weights, provenance)
+
+
 def assert_preset_has(directory, weights):
-    _, loaded, _ = load_preset(directory)
-    assert_same(loaded, weights)
+    assert_same(dict(load_preset(directory).meta_params), weights)
 
 
 @pytest.mark.parametrize("failure", ["weights", "provenance"])
 def test_failed_preset_write_keeps_the_previous_preset(tmp_path, monkeypatch, failure):
     directory = tmp_path / "preset"
     old, new = preset_weights(0.0), preset_weights(1.0)
-    save_preset(directory, ARCH, old, {"run": "old"})
+    save_preset(directory, trained(old, {"run": "old"}))
 
     if failure == "weights":  # the disk fills up halfway through weights.npz
         real_savez = np.savez
@@ -583,27 +584,27 @@ def test_failed_preset_write_keeps_the_previous_preset(tmp_path, monkeypatch, fa
         monkeypatch.setattr(Path, "write_text", write_text)
         error = KeyboardInterrupt
     with pytest.raises(error):
-        save_preset(directory, ARCH, new, {"run": "new"})
+        save_preset(directory, trained(new, {"run": "new"}))
     monkeypatch.undo()
 
     assert_preset_has(directory, old)
     assert json.loads((directory / "provenance.json").read_text())["run"] == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preset"]  # no .partial debris
-    save_preset(directory, ARCH, new, {"run": "new"})  # and the next write works
+    save_preset(directory, trained(new, {"run": "new"}))  # and the next write works
     assert_preset_has(directory, new)
 
 
 def test_preset_killed_between_renames_still_loads(tmp_path):
     directory = tmp_path / "preset"
     old, new = preset_weights(0.0), preset_weights(1.0)
-    save_preset(directory, ARCH, old, {})
+    save_preset(directory, trained(old, {}))
     # The state a SIGKILL between save_preset's two renames leaves behind.
-    save_preset(tmp_path / "staging", ARCH, new, {})
+    save_preset(tmp_path / "staging", trained(new, {}))
     directory.rename(tmp_path / "preset.previous")
     (tmp_path / "staging").rename(tmp_path / "preset.partial")
     assert_preset_has(directory, old)
     assert_same(LearnedOptimizer(preset=directory).get_meta_weights(), old)
-    save_preset(directory, ARCH, new, {})
+    save_preset(directory, trained(new, {}))
     assert_preset_has(directory, new)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preset"]
 
@@ -638,7 +639,7 @@ def test_meta_divergence_recovers_and_never_saves_nan(tmp_path, capsys):
 
     class Keep:
         def on_epoch_end(self, epoch, logs):
-            good[epoch] = opt.get_meta_weights()
+            good[epoch] = dict(trainer.trained_rule().meta_params)
 
     history = trainer.fit(5, callbacks=[Keep()], verbose=0, restore_best=False)
     assert history["bad_steps"] == [0, 0, 1, 1, 1]
@@ -649,7 +650,7 @@ def test_meta_divergence_recovers_and_never_saves_nan(tmp_path, capsys):
     assert "lowered the meta learning rate to 0.005" in out
     assert float(trainer.meta_optimizer.learning_rate.numpy()) == pytest.approx(5e-3)
     # The meta-parameters are those of the last good epoch, and finite.
-    final = opt.get_meta_weights()
+    final = opt.get_meta_weights()  # the trainer wrote its result back
     assert_same(final, good[1])
     assert any(not np.allclose(final[k], initial[k]) for k in final)
     # Every checkpoint kept (the last three) holds finite values only.
@@ -663,11 +664,11 @@ def test_meta_divergence_recovers_and_never_saves_nan(tmp_path, capsys):
 
     # Exported: finite; a NaN is refused and the existing preset survives.
     directory = tmp_path / "preset"
-    save_preset(directory, opt.rule.get_config(), final, {"epochs": 5})
+    save_preset(directory, trainer.trained_rule({"epochs": 5}))
     assert_preset_has(directory, final)
     poisoned = dict(final, lstm0_kernel=np.full_like(final["lstm0_kernel"], np.nan))
-    with pytest.raises(PresetError, match="non-finite lstm0_kernel"):
-        save_preset(directory, opt.rule.get_config(), poisoned, {"epochs": 6})
+    with pytest.raises(ValueError, match="'lstm0_kernel' is not finite"):
+        save_preset(directory, trainer.trained_rule().replace(meta_params=poisoned))
     assert_preset_has(directory, final)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "preset"]
 

@@ -8,15 +8,17 @@ import tensorflow as tf
 
 from keras_l2l import flat
 from keras_l2l.meta.weights import meta_loss_weights
-from keras_l2l.rollout import loss_and_flat_grad, make_rollout
+from keras_l2l.rollout import make_rollout, optimizee_step
+from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.baselines import Adam
+from keras_l2l.trained_rule import TrainedRule
 
 TRAINING_SEED_BASE = 1_000_000  # meta-training runs; evaluation uses seeds < 500_000
 VALIDATION_SEED_BASE = 500_000
 
 
 class MetaTrainer:
-    """Meta-trains `optimizer` (a `LearnedOptimizer`) on one problem or a mixture.
+    """Meta-trains a rule on one problem or a mixture, and produces a `TrainedRule`.
 
     One epoch is one optimizee run of `horizon` steps from fresh parameters on
     a fresh problem instance, cut into `horizon / unroll` truncations; each
@@ -24,8 +26,15 @@ class MetaTrainer:
     differentiated with respect to the rule's meta-parameters and applied by
     `meta_optimizer`. Parameters and rule state carry over between truncations.
 
+    The trainer owns its meta-parameters (`meta_variables`, `{name: variable}`),
+    its meta-optimizer state and its checkpoints; `trained_rule()` hands the
+    result out as a `TrainedRule`.
+
     Args:
-        optimizer: the `LearnedOptimizer` whose `meta_variables` are trained.
+        start: where meta-training starts: a `TrainedRule` (e.g. a preset from
+            `TrainedRule.from_preset`), an `UpdateRule` (untrained, at
+            `init_meta_params(seed)`), or a `LearnedOptimizer`, whose
+            meta-weights are then set to the result at the end of every `fit`.
         problems: a `Problem` or a list of them (one is drawn per epoch).
         horizon, unroll: optimizee steps per run and per truncation.
         meta_optimizer: a Keras optimizer (default Adam 1e-3).
@@ -53,7 +62,7 @@ class MetaTrainer:
 
     def __init__(
         self,
-        optimizer,
+        start,
         problems,
         horizon=100,
         unroll=20,
@@ -80,8 +89,8 @@ class MetaTrainer:
             raise ValueError(f"horizon ({horizon}) must be a multiple of unroll ({unroll}).")
         if validation_metric not in ("mean", "final"):
             raise ValueError("validation_metric must be 'mean' or 'final'.")
-        self.optimizer = optimizer
-        self.rule = optimizer.rule
+        self.start, self.optimizer = _starting_point(start, seed)
+        self.rule = self.start.rule
         self.problems = list(problems) if isinstance(problems, (list, tuple)) else [problems]
         self.horizon, self.unroll = int(horizon), int(unroll)
         self.weights = meta_loss_weights(meta_loss, self.horizon)
@@ -95,21 +104,20 @@ class MetaTrainer:
         self.imitation_prob = float(imitation_prob)
         self.imitation_rule = imitation_rule or Adam(learning_rate=0.01)
         self.imitation_meta = self.imitation_rule.init_meta_params()
-        self.meta_variables = optimizer.meta_variables
+        self.meta_variables = _variables(self.start.meta_params, "meta")
+        self.best_meta = _variables(self.start.meta_params, "best_meta", trainable=False)
         self.meta_optimizer = meta_optimizer or keras.optimizers.Adam(1e-3)
-        self.meta_optimizer.build(self.meta_variables)
+        self.meta_optimizer.build(list(self.meta_variables.values()))
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.best_validation = tf.Variable(math.inf, trainable=False)
-        self.best_meta = [tf.Variable(v.value, trainable=False) for v in self.meta_variables]
         self.skipped_meta_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._truncations, self._rollouts, self.history = {}, {}, {}
-        self._good = self._snapshot()
         self.checkpoint = tf.train.Checkpoint(
-            meta=[v.value for v in self.meta_variables],
+            meta=[v.value for v in self.meta_variables.values()],
             meta_optimizer=self.meta_optimizer,
             epoch=self.epoch,
             best_validation=self.best_validation,
-            best_meta=self.best_meta,
+            best_meta=[v.value for v in self.best_meta.values()],
             skipped_meta_steps=self.skipped_meta_steps,
         )
         self.manager = None
@@ -117,7 +125,7 @@ class MetaTrainer:
             self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3)
             if self.manager.latest_checkpoint:
                 self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-                self._good = self._snapshot()
+        self._good = self._snapshot()
         self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
 
     # -- one truncation -------------------------------------------------------
@@ -125,71 +133,83 @@ class MetaTrainer:
     def _truncation_fn(self, problem, imitate=False):
         """The compiled truncation for `problem` (traced once per problem and mode).
 
-        With `imitate`, the meta-loss is the mean squared difference between
-        the rule's updates and the teacher's (`imitation_rule`) on the same
-        gradients, instead of the optimizee loss.
+        It runs `unroll` optimizee steps under a tape, then applies the
+        meta-gradient unless the meta-loss or its gradient is not finite.
         """
         key = (id(problem), imitate)
-        if key in self._truncations:
-            return self._truncations[key]
-        shapes, names = problem.shapes(), [v.name.split("meta_", 1)[-1] for v in self.meta_variables]
-        meta_tf = [v.value for v in self.meta_variables]
+        if key not in self._truncations:
+            meta = {k: v.value for k, v in self.meta_variables.items()}
 
-        @tf.function(jit_compile=self.jit_compile)
-        def truncation(params, state, teacher_state, seed, start, weights, scale):
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(meta_tf)
-                meta_params = dict(zip(names, meta_tf))
-
-                # A while loop rather than a Python unroll: under XLA an unrolled
-                # truncation let the fusion pass merge the elementwise cell-state
-                # recursion of all steps and duplicate it into every step's
-                # backward pass (compile time and run time growing with unroll^2).
-                def step(t, params, state, teacher_state, losses, *mismatch):
-                    batch = problem.batch(seed, start + t)
-                    loss, grads = loss_and_flat_grad(problem, params, shapes, batch, scale)
-                    if not self.second_order:
-                        grads = tf.stop_gradient(grads)
-                    updates, state = self.rule(meta_params, grads, state)
-                    if imitate:
-                        target, teacher_state = self.imitation_rule(
-                            self.imitation_meta, grads, teacher_state
-                        )
-                        error = tf.reduce_mean(tf.square(updates - target))
-                        mismatch = (mismatch[0].write(t, error),)
-                    losses = losses.write(t, loss)
-                    return (t + 1, params + updates, state, teacher_state, losses, *mismatch)
-
-                arrays = [tf.TensorArray(tf.float32, size=self.unroll) for _ in range(1 + imitate)]
-                _, params, state, teacher_state, losses, *mismatch = tf.while_loop(
-                    lambda t, *_: t < self.unroll,
-                    step,
-                    (tf.constant(0), params, state, teacher_state, *arrays),
-                    maximum_iterations=self.unroll,
+            @tf.function(jit_compile=self.jit_compile)
+            def truncation(params, state, teacher_state, seed, start, weights, scale):
+                with tf.GradientTape(watch_accessed_variables=False) as tape:
+                    tape.watch(list(meta.values()))
+                    params, state, teacher_state, meta_loss, losses = self._unroll(
+                        problem, imitate, meta, params, state, teacher_state,
+                        seed, start, weights, scale,
+                    )
+                ok, grad_norm = self._apply_meta_gradient(
+                    meta_loss, tape.gradient(meta_loss, list(meta.values()))
                 )
-                final_batch = problem.batch(seed, start + self.unroll)
-                final_loss = problem.loss(flat.unflatten(params * scale, shapes), final_batch)
-                losses = tf.concat([losses.stack()[1:], final_loss[None]], 0)
-                terms = tf.math.log(tf.maximum(losses, 1e-30)) if self.log_loss else losses
-                meta_loss = tf.reduce_sum(weights * terms) / self.unroll
-                if imitate:
-                    meta_loss = tf.reduce_mean(mismatch[0].stack())
-            meta_grads = tape.gradient(meta_loss, meta_tf)
-            grad_norm = tf.linalg.global_norm(meta_grads)
-            ok = tf.math.is_finite(meta_loss) & tf.math.is_finite(grad_norm)
-            if self.clip_norm:
-                meta_grads, _ = tf.clip_by_global_norm(meta_grads, self.clip_norm, grad_norm)
+                return params, state, teacher_state, meta_loss, tf.reduce_mean(losses), grad_norm, ok
 
-            def apply():
-                self.meta_optimizer.apply(meta_grads, self.meta_variables)
-                return tf.constant(True)
+            self._truncations[key] = truncation
+        return self._truncations[key]
 
-            tf.cond(ok, apply, lambda: tf.constant(False))
-            self.skipped_meta_steps.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
-            return params, state, teacher_state, meta_loss, tf.reduce_mean(losses), grad_norm, ok
+    def _unroll(self, problem, imitate, meta, params, state, teacher_state, seed, start,
+                weights, scale):
+        """`unroll` steps from step `start`; returns the carried values, meta-loss and losses.
 
-        self._truncations[key] = truncation
-        return truncation
+        A while loop rather than a Python unroll: under XLA an unrolled
+        truncation let the fusion pass merge the elementwise cell-state
+        recursion of all steps and duplicate it into every step's backward
+        pass (compile time and run time growing with unroll^2). With
+        `imitate`, the meta-loss is the mean squared difference between the
+        rule's updates and the teacher's on the same gradients.
+        """
+        shapes = problem.shapes()
+
+        def step(t, params, state, teacher_state, losses, *mismatch):
+            loss, grads, updates, state = optimizee_step(
+                self.rule, problem, shapes, meta, params, state, seed, start + t,
+                scale=scale, stop_gradient=not self.second_order,
+            )
+            if imitate:
+                target, teacher_state = self.imitation_rule(self.imitation_meta, grads, teacher_state)
+                mismatch = (mismatch[0].write(t, tf.reduce_mean(tf.square(updates - target))),)
+            losses = losses.write(t, loss)
+            return (t + 1, params + updates, state, teacher_state, losses, *mismatch)
+
+        arrays = [tf.TensorArray(tf.float32, size=self.unroll) for _ in range(1 + imitate)]
+        _, params, state, teacher_state, losses, *mismatch = tf.while_loop(
+            lambda t, *_: t < self.unroll,
+            step,
+            (tf.constant(0), params, state, teacher_state, *arrays),
+            maximum_iterations=self.unroll,
+        )
+        final_loss = problem.loss(
+            flat.unflatten(params * scale, shapes), problem.batch(seed, start + self.unroll)
+        )
+        losses = tf.concat([losses.stack()[1:], final_loss[None]], 0)
+        if imitate:
+            return params, state, teacher_state, tf.reduce_mean(mismatch[0].stack()), losses
+        terms = tf.math.log(tf.maximum(losses, 1e-30)) if self.log_loss else losses
+        return params, state, teacher_state, tf.reduce_sum(weights * terms) / self.unroll, losses
+
+    def _apply_meta_gradient(self, meta_loss, meta_grads):
+        """Clip and apply the meta-gradient if it and the meta-loss are finite; count skips."""
+        grad_norm = tf.linalg.global_norm(meta_grads)
+        ok = tf.math.is_finite(meta_loss) & tf.math.is_finite(grad_norm)
+        if self.clip_norm:
+            meta_grads, _ = tf.clip_by_global_norm(meta_grads, self.clip_norm, grad_norm)
+
+        def apply():
+            self.meta_optimizer.apply(meta_grads, list(self.meta_variables.values()))
+            return tf.constant(True)
+
+        tf.cond(ok, apply, lambda: tf.constant(False))
+        self.skipped_meta_steps.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
+        return ok, grad_norm
 
     # -- runs -----------------------------------------------------------------
 
@@ -240,8 +260,29 @@ class MetaTrainer:
         return self._rollouts[id(problem)]
 
     def current_meta_params(self):
-        names = [v.name.split("meta_", 1)[-1] for v in self.meta_variables]
-        return {n: v.value for n, v in zip(names, self.meta_variables)}
+        """`{name: variable}` of the meta-parameters being trained."""
+        return {k: v.value for k, v in self.meta_variables.items()}
+
+    def trained_rule(self, provenance=None):
+        """The current meta-parameters as a `TrainedRule`, with this run's provenance.
+
+        After `fit(restore_best=True)` these are the best validated ones.
+        `provenance` adds to (and overrides) what the trainer records.
+        """
+        best = float(self.best_validation.numpy())
+        record = {
+            "started_from": self.start.name,
+            "problems": [getattr(p, "name", type(p).__name__) for p in self.problems],
+            "horizon": self.horizon,
+            "unroll": self.unroll,
+            "seed": self.seed,
+            "epochs": int(self.epoch.numpy()),
+            "best_validation_loss": best if math.isfinite(best) else None,
+            "final_meta_loss": (self.history.get("meta_loss") or [None])[-1],
+            "skipped_meta_steps": int(self.skipped_meta_steps.numpy()),
+        }
+        meta_params = {k: v.numpy() for k, v in self.meta_variables.items()}
+        return self.start.replace(meta_params, {**record, **(provenance or {})}, name="")
 
     def validate(self, horizon=None):
         """Mean validation loss over fresh seeds and all problems (inf if any run diverges)."""
@@ -271,15 +312,13 @@ class MetaTrainer:
         meta-parameters are validated first and compete for "best"; with
         `restore_best`, the best validated ones are loaded at the end.
         """
-        history = self.history
         progbar = keras.utils.Progbar(epochs, verbose=verbose, stateful_metrics=["val_loss"])
         start = int(self.epoch.numpy())
         if start == 0 and self.validation_every:
             # The starting point competes too: a curriculum stage or fine-tuning
             # run that never improves on the weights it started from keeps them.
             self.best_validation.assign(self.validate())
-            for best, v in zip(self.best_meta, self.meta_variables):
-                best.assign(v.value)
+            _assign(self.best_meta, self.meta_variables)
         progbar.update(start)
         consecutive_bad = 0
         for epoch in range(start, epochs):
@@ -290,17 +329,10 @@ class MetaTrainer:
                 consecutive_bad = 0
             self.epoch.assign(epoch + 1)
             if self.validation_every and (epoch + 1) % self.validation_every == 0:
-                logs["val_loss"] = self.validate()
-                if logs["val_loss"] < float(self.best_validation.numpy()):
-                    self.best_validation.assign(logs["val_loss"])
-                    for best, v in zip(self.best_meta, self.meta_variables):
-                        best.assign(v.value)
-                self._good = self._snapshot()
+                logs["val_loss"] = self._validate_and_keep_best()
             if self.manager and (epoch + 1) % self.checkpoint_every == 0:
                 self.manager.save(checkpoint_number=epoch + 1)
             self._log(epoch, logs)
-            for name, value in logs.items():
-                history.setdefault(name, []).append(value)
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
             shown = ("meta_loss", "loss", "grad_norm", "val_loss")
@@ -308,19 +340,32 @@ class MetaTrainer:
         if self.manager and int(self.epoch.numpy()) % self.checkpoint_every:
             self.manager.save(checkpoint_number=int(self.epoch.numpy()))
         if restore_best and math.isfinite(float(self.best_validation.numpy())):
-            for best, v in zip(self.best_meta, self.meta_variables):
-                v.assign(best)
-        return history
+            _assign(self.meta_variables, self.best_meta)
+        if self.optimizer is not None:
+            self.optimizer.set_meta_weights(self.trained_rule().meta_params)
+        return self.history
+
+    def _validate_and_keep_best(self):
+        """Validate; keep the meta-parameters if best so far; mark them as last good."""
+        value = self.validate()
+        if value < float(self.best_validation.numpy()):
+            self.best_validation.assign(value)
+            _assign(self.best_meta, self.meta_variables)
+        self._good = self._snapshot()
+        return value
 
     def _snapshot(self):
-        return [np.array(v.numpy()) for v in self.meta_variables + self.meta_optimizer.variables]
+        """Copies of the meta-parameters and the meta-optimizer state (the last good values)."""
+        return [np.array(v.numpy()) for v in self._recoverable()]
+
+    def _recoverable(self):
+        return list(self.meta_variables.values()) + list(self.meta_optimizer.variables)
 
     def _recover(self, epoch):
         """Restore the last good meta-parameters and halve the meta learning rate."""
         lr = self.meta_optimizer.learning_rate
         halved = float(lr.numpy()) * 0.5  # read first: the snapshot holds an older lr
-        for v, value in zip(self.meta_variables + self.meta_optimizer.variables, self._good):
-            v.assign(value)
+        _assign(self._recoverable(), self._good)
         lr.assign(halved)
         print(
             f"MetaTrainer: {self.max_bad_steps} consecutive non-finite meta-steps at "
@@ -329,8 +374,42 @@ class MetaTrainer:
         )
 
     def _log(self, epoch, logs):
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(value)
         if self.writer is None:
             return
         with self.writer.as_default(step=epoch):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)
+
+
+def _starting_point(start, seed):
+    """`(TrainedRule, optimizer or None)` from what `MetaTrainer` was given."""
+    from keras_l2l.optimizer import LearnedOptimizer
+
+    if isinstance(start, LearnedOptimizer):
+        return start.trained_rule(), start
+    if isinstance(start, TrainedRule):
+        return start, None
+    if isinstance(start, UpdateRule):
+        return TrainedRule.untrained(start, seed), None
+    raise TypeError(
+        "MetaTrainer starts from a TrainedRule, an UpdateRule or a LearnedOptimizer, "
+        f"got {type(start).__name__}."
+    )
+
+
+def _variables(values, prefix, trainable=True):
+    """`{name: keras.Variable}` initialised from `{name: array}`."""
+    return {
+        k: keras.Variable(np.array(v), name=f"{prefix}_{k}", trainable=trainable)
+        for k, v in values.items()
+    }
+
+
+def _assign(targets, sources):
+    """Assign each source (a variable or an array) to its target; dicts match by name."""
+    if isinstance(targets, dict):
+        targets, sources = list(targets.values()), [sources[k] for k in targets]
+    for target, source in zip(targets, sources):
+        target.assign(source.value if hasattr(source, "value") else source)

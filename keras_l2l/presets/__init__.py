@@ -1,7 +1,8 @@
 """Pretrained rules shipped in the wheel, and the preset directory format.
 
 A preset is a directory with three files, none of which can run code:
-- `config.json`: the rule's architecture (`CoordinatewiseLSTM` arguments);
+- `config.json`: the rule, `{"class_name": ..., "config": {...}}` (presets from
+  before rule families hold bare `CoordinatewiseLSTM` arguments, still read);
 - `weights.npz`: the meta-parameters by name (read with `allow_pickle=False`);
 - `provenance.json`: how it was made (the `keras-l2l meta-train` command,
   seed, epochs, best validation loss, package version, git hash), what it
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_l2l.rules import CoordinatewiseLSTM
+from keras_l2l.rules import deserialize_rule
+from keras_l2l.trained_rule import TrainedRule
 
 DEFAULT_PRESET = "mnist-long"
 FILES = ("config.json", "weights.npz", "provenance.json")
@@ -51,7 +53,9 @@ def list_presets():
         provenance = json.loads(directory.joinpath("provenance.json").read_text())
         listing[name] = {
             "description": provenance.get("description", ""),
-            "architecture": json.loads(directory.joinpath("config.json").read_text()),
+            "architecture": _upgrade_config(
+                json.loads(directory.joinpath("config.json").read_text())
+            ),
             "problem": provenance.get("problem"),
             "horizon": provenance.get("horizon"),
             "headline": provenance.get("headline", ""),
@@ -82,20 +86,24 @@ def sha256(path):
 
 
 def load_preset(name_or_directory):
-    """`(architecture, weights, provenance)` of a preset, validated.
+    """The `TrainedRule` of a preset: a shipped name or a preset directory.
 
-    Checks that all files exist, the weights' sha256 matches the provenance,
-    the file is a plain array archive, and every array has the name, shape
-    and finiteness the architecture requires.
+    Checks that all files exist, that the weights' sha256 matches the
+    provenance and the file is a plain array archive, then builds the
+    `TrainedRule`, which checks the config and every array's name, shape,
+    dtype and finiteness. Any problem is a `PresetError` naming it.
     """
     directory = resolve(name_or_directory)
     missing = [f for f in FILES if not (directory / f).is_file()]
     if missing:
-        raise PresetError(f"Preset {directory} is missing {', '.join(missing)}.")
+        raise PresetError(
+            f"Preset {directory} is missing {', '.join(missing)}. Write presets with "
+            "`keras_l2l.presets.save_preset(directory, trained_rule)`."
+        )
     try:
-        architecture = json.loads((directory / "config.json").read_text())
+        config = json.loads((directory / "config.json").read_text())
         provenance = json.loads((directory / "provenance.json").read_text())
-        rule = CoordinatewiseLSTM(**architecture)
+        rule = deserialize_rule(_upgrade_config(config))
     except (json.JSONDecodeError, TypeError, ValueError) as error:
         raise PresetError(f"Preset {directory} has an invalid config: {error}") from error
     expected_sha = provenance.get("weights_sha256")
@@ -111,21 +119,21 @@ def load_preset(name_or_directory):
             weights = {k: archive[k] for k in archive.files}
     except Exception as error:
         raise PresetError(f"Preset {directory}: cannot read weights.npz ({error}).") from error
-    expected = {k: tuple(v) for k, v in rule.meta_param_shapes().items()}
-    actual = {k: tuple(v.shape) for k, v in weights.items()}
-    if expected != actual:
-        raise PresetError(
-            f"Preset {directory}: weights do not match the architecture {architecture}: "
-            f"expected {expected}, found {actual}."
-        )
-    for key, value in weights.items():
-        if value.dtype != np.float32 or not np.all(np.isfinite(value)):
-            raise PresetError(f"Preset {directory}: {key} is not finite float32.")
-    return architecture, weights, provenance
+    try:
+        return TrainedRule(rule, weights, provenance, name=str(name_or_directory))
+    except ValueError as error:
+        raise PresetError(f"Preset {directory}: {error}") from error
 
 
-def save_preset(directory, architecture, weights, provenance):
-    """Write a preset; an interrupted write never clobbers the previous one.
+def _upgrade_config(config):
+    """Presets written before rule families existed hold bare `CoordinatewiseLSTM` arguments."""
+    if isinstance(config, dict) and "class_name" not in config:
+        return {"class_name": "CoordinatewiseLSTM", "config": config}
+    return config
+
+
+def save_preset(directory, trained_rule):
+    """Write `trained_rule` as a preset; an interrupted write never clobbers the previous one.
 
     Files go to `<directory>.partial`, which then replaces `directory` by
     renames: at every moment a complete preset exists at `directory` or, in
@@ -133,20 +141,21 @@ def save_preset(directory, architecture, weights, provenance):
     `load_preset(directory)` then falls back to). A write that fails removes
     its `.partial` directory; neither working directory is listed as a preset.
     """
+    if not isinstance(trained_rule, TrainedRule):
+        raise TypeError(
+            "save_preset(directory, trained_rule) takes a keras_l2l.TrainedRule "
+            f"(e.g. optimizer.trained_rule()), got {type(trained_rule).__name__}."
+        )
     directory = Path(directory)
-    for key, value in weights.items():
-        if not np.all(np.isfinite(value)):
-            raise PresetError(f"Refusing to save a preset with non-finite {key}.")
     partial = directory.with_name(directory.name + ".partial")
     previous = directory.with_name(directory.name + ".previous")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        np.savez(
-            partial / "weights.npz", **{k: np.asarray(v, np.float32) for k, v in weights.items()}
-        )
-        provenance = dict(provenance, weights_sha256=sha256(partial / "weights.npz"))
-        (partial / "config.json").write_text(json.dumps(architecture, indent=2) + "\n")
+        np.savez(partial / "weights.npz", **trained_rule.meta_params)
+        provenance = dict(trained_rule.provenance, weights_sha256=sha256(partial / "weights.npz"))
+        config = json.dumps(trained_rule.rule_config(), indent=2)
+        (partial / "config.json").write_text(config + "\n")
         (partial / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
         for name in FILES:
             with open(partial / name, "rb") as handle:

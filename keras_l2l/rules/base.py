@@ -21,6 +21,10 @@ class UpdateRule:
         """Initial meta-parameters, deterministic in `seed`: `{name: tensor}`."""
         return {}
 
+    def meta_param_shapes(self):
+        """`{name: shape}` of the meta-parameters, in their fixed (saved) order."""
+        return {k: tuple(v.shape) for k, v in self.init_meta_params(0).items()}
+
     def init_state(self, num_coordinates):
         """Initial state for `num_coordinates` coordinates: `{name: tensor}`."""
         raise NotImplementedError

@@ -9,6 +9,7 @@ hyper-parameter is fixed at construction (defaults are Keras').
 import tensorflow as tf
 
 from keras_l2l.rules.base import UpdateRule
+from keras_l2l.rules.registry import register_rule
 
 
 class _LearningRateRule(UpdateRule):
@@ -24,6 +25,7 @@ class _LearningRateRule(UpdateRule):
         return {"learning_rate": self.learning_rate}
 
 
+@register_rule
 class SGD(_LearningRateRule):
     """`keras.optimizers.SGD()`: `update = -lr * g`."""
 
@@ -37,6 +39,7 @@ class SGD(_LearningRateRule):
         return -grads * meta_params["learning_rate"], {}
 
 
+@register_rule
 class Momentum(_LearningRateRule):
     """`keras.optimizers.SGD(momentum=0.9)`: `m = momentum * m - lr * g; update = m`."""
 
@@ -59,12 +62,14 @@ class Momentum(_LearningRateRule):
         return {**super().get_config(), "momentum": self.momentum}
 
 
+@register_rule
 class Nesterov(Momentum):
     """`keras.optimizers.SGD(momentum=0.9, nesterov=True)`: `update = momentum * m - lr * g`."""
 
     nesterov = True
 
 
+@register_rule
 class RMSprop(_LearningRateRule):
     """`keras.optimizers.RMSprop()`: `v = rho v + (1 - rho) g^2; update = -lr g / sqrt(v + eps)`."""
 
@@ -84,6 +89,7 @@ class RMSprop(_LearningRateRule):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
+@register_rule
 class Adam(_LearningRateRule):
     """`keras.optimizers.Adam()`, with Keras' bias correction folded into the step size.
 

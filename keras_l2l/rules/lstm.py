@@ -5,8 +5,10 @@ import tensorflow as tf
 
 from keras_l2l import preprocessing as prep
 from keras_l2l.rules.base import UpdateRule
+from keras_l2l.rules.registry import register_rule
 
 
+@register_rule
 class CoordinatewiseLSTM(UpdateRule):
     """A stacked LSTM applied to every coordinate independently, weights shared.
 
