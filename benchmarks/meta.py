@@ -9,7 +9,7 @@ import itertools
 import tensorflow as tf
 
 from common import data_dir, interleaved, log, median, timed
-from keras_l2l import LearnedOptimizer, MetaTrainer, flat
+from keras_l2l import CoordinatewiseLSTM, MetaTrainer, flat
 from keras_l2l.problems import MLP
 from keras_l2l.rollout import make_rollout
 
@@ -53,7 +53,7 @@ def warm_trainers(problem, horizon, unroll):
     for jit in (False, True):
         log(f"meta: warm-up epoch, jit_compile={jit}")
         trainer = MetaTrainer(
-            LearnedOptimizer(preset=None, seed=0),
+            CoordinatewiseLSTM(),  # untrained, at init_meta_params(0)
             problem,
             horizon=horizon,
             unroll=unroll,

@@ -2,8 +2,9 @@
 
     python examples/learn_for_your_model.py --epochs 200 --out my_preset
 
-Wraps a Keras model in `KerasProblem`, meta-trains on it, exports a preset
-directory and reloads it with `LearnedOptimizer.from_preset(directory)`.
+Wraps a Keras model in `KerasProblem`, meta-trains on it, exports the
+resulting `TrainedRule` as a preset directory and reloads it with
+`LearnedOptimizer.from_preset(directory)`.
 """
 
 import argparse
@@ -40,15 +41,12 @@ def main():
         y,
         test_data=(test[0].astype("float32") / 255.0, test[1]),
     )
-    optimizer = keras_l2l.LearnedOptimizer(preset=None)
-    trainer = keras_l2l.MetaTrainer(optimizer, problem, horizon=100, unroll=20, validation_every=20)
-    trainer.fit(args.epochs)
-    presets.save_preset(
-        args.out,
-        optimizer.rule.get_config(),
-        optimizer.get_meta_weights(),
-        {"description": "example: Fashion-MNIST MLP with batch norm", "epochs": args.epochs},
+    trainer = keras_l2l.MetaTrainer(
+        keras_l2l.CoordinatewiseLSTM(), problem, horizon=100, unroll=20, validation_every=20
     )
+    trainer.fit(args.epochs)
+    trained = trainer.trained_rule({"description": "example: Fashion-MNIST MLP with batch norm"})
+    presets.save_preset(args.out, trained)
     reloaded = keras_l2l.LearnedOptimizer.from_preset(args.out)
     model = build_model()
     model.compile(optimizer=reloaded, loss=problem.loss_fn, metrics=["accuracy"])

@@ -1,22 +1,93 @@
-"""The `keras-l2l` command line: `demo`, `evaluate` and `meta-train`."""
+"""The `keras-l2l` command line: `demo`, `evaluate`, `meta-train` and `presets`.
+
+The one module with argument parsers: each sub-command turns its flags into
+a call of a plain package function, so everything here is also usable from Python.
+"""
 
 import argparse
+import json
 import os
 import shlex
 import sys
 
-from keras_l2l.evaluation import DEFAULT_BASELINES, demo, evaluate, load_rule, write_report
-from keras_l2l.meta import command as meta_train
+import keras
+
+from keras_l2l import presets
+from keras_l2l.evaluation import DEFAULT_BASELINES, evaluate, load_rule, write_report
+from keras_l2l.evaluation.demo import run_demo
+from keras_l2l.meta.export import meta_train_preset
 from keras_l2l.problems import get_problem
+from keras_l2l.rules import Adam, CoordinatewiseLSTM
+from keras_l2l.trained_rule import TrainedRule
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog="keras-l2l", description=__doc__)
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.run(args, "keras-l2l " + shlex.join(argv))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="keras-l2l", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    demo.add_parser(commands, os.environ.get("KERAS_L2L_DATA_DIR"))
-    _add_evaluate(commands)
-    meta_train.add_parser(commands)
+    for add in (_add_demo, _add_evaluate, _add_meta_train, _add_presets):
+        add(commands)
     return parser
+
+
+def _baselines(text):
+    """A comma-separated baseline list, checked against `DEFAULT_BASELINES`."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(DEFAULT_BASELINES))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown baselines {unknown}; choose from {','.join(DEFAULT_BASELINES)}"
+        )
+    return names
+
+
+def _horizons(text):
+    return [int(h) for h in text.split(",")]
+
+
+def _add_data_dir(parser):
+    parser.add_argument("--data-dir", default=os.environ.get("KERAS_L2L_DATA_DIR"),
+                        help="offline dataset directory (default: $KERAS_L2L_DATA_DIR)")
+
+
+def _add_evaluation_flags(parser, steps=None, seeds=None, tuning_seeds=3, out=None):
+    """The flags `demo` and `evaluate` share; a None default makes a flag required."""
+    for flag, default, text in (
+        ("--steps", steps, "optimizee steps per run"),
+        ("--seeds", seeds, "evaluate on seeds 0..K-1"),
+        ("--tuning-seeds", tuning_seeds, "seeds per learning-rate grid value"),
+    ):
+        parser.add_argument(flag, type=int, default=default, required=default is None, help=text)
+    parser.add_argument("--out", default=out, required=out is None, help="output directory")
+    parser.add_argument("--baselines", type=_baselines, default=list(DEFAULT_BASELINES),
+                        help=f"comma-separated subset of {','.join(DEFAULT_BASELINES)}")
+    _add_data_dir(parser)
+
+
+# -- demo ---------------------------------------------------------------------
+
+
+def _add_demo(commands):
+    parser = commands.add_parser(
+        "demo",
+        help="side-by-side: the default preset vs tuned Adam and baselines on the MNIST MLP",
+        description="Offline without data, it falls back to the 10-d quadratic and says so.",
+    )
+    parser.add_argument("--preset", default=None,
+                        help=f"default: {presets.DEFAULT_PRESET} (quadratic for the fallback)")
+    _add_evaluation_flags(parser, steps=100, seeds=5, tuning_seeds=2, out="keras_l2l_demo")
+    parser.set_defaults(run=lambda args, command: run_demo(
+        args.preset, args.steps, args.seeds, args.tuning_seeds, args.baselines,
+        args.data_dir, args.out, command,
+    ))
+
+
+# -- evaluate -----------------------------------------------------------------
 
 
 def _add_evaluate(commands):
@@ -25,53 +96,112 @@ def _add_evaluate(commands):
         help="compare a learned optimizer with tuned baselines over seeds",
         description="Writes OUT/results.json, OUT/report.md and OUT/curves.png.",
     )
-    parser.add_argument(
-        "--optimizer",
-        required=True,
-        help="'untrained', a shipped preset name, or a preset directory "
-        "(config.json and weights.npz)",
-    )
+    parser.add_argument("--optimizer", required=True,
+                        help="'untrained', a shipped preset name, or a preset directory")
     parser.add_argument("--problem", required=True, help="a name from keras_l2l.problems.PROBLEMS")
-    parser.add_argument("--steps", type=int, required=True, help="optimizee steps per run")
-    parser.add_argument("--seeds", type=int, required=True, help="evaluate on seeds 0..K-1")
-    parser.add_argument(
-        "--baselines",
-        default=",".join(DEFAULT_BASELINES),
-        help="comma-separated subset of %(default)s",
-    )
-    parser.add_argument(
-        "--tuning-seeds", type=int, default=3, help="seeds per learning-rate grid value"
-    )
-    parser.add_argument(
-        "--data-dir",
-        default=os.environ.get("KERAS_L2L_DATA_DIR"),
-        help="offline dataset directory (default: $KERAS_L2L_DATA_DIR)",
-    )
-    parser.add_argument("--out", required=True, help="output directory")
+    _add_evaluation_flags(parser)
     parser.set_defaults(run=_evaluate)
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
-    args.run(args, argv)
-
-
-def _evaluate(args, argv):
-    rule, meta_params = load_rule(args.optimizer)
-    problem = get_problem(args.problem, args.data_dir)
-    baselines = [name.strip() for name in args.baselines.split(",") if name.strip()]
+def _evaluate(args, command):
     results = evaluate(
-        rule,
-        meta_params,
-        problem,
-        args.steps,
-        args.seeds,
-        baselines=baselines,
-        tuning_seeds=args.tuning_seeds,
+        load_rule(args.optimizer), get_problem(args.problem, args.data_dir), args.steps,
+        args.seeds, baselines=args.baselines, tuning_seeds=args.tuning_seeds,
     )
-    out = write_report(results, args.out, "keras-l2l " + shlex.join(argv))
+    out = write_report(results, args.out, command)
     print(f"Wrote {out / 'results.json'}, {out / 'report.md'} and {out / 'curves.png'}.")
+
+
+# -- meta-train ---------------------------------------------------------------
+
+
+def _add_meta_train(commands):
+    parser = commands.add_parser(
+        "meta-train", help="meta-train a learned optimizer and export it as a preset"
+    )
+    add = parser.add_argument
+    add("--problem", default="mnist", help="problem name, or several comma-separated for a mixture")
+    add("--epochs", type=int, default=1000, help="optimizee runs in total")
+    add("--horizon", type=int, default=100)
+    add("--curriculum", type=_horizons, default=None,
+        help="comma-separated increasing horizons, e.g. 100,200,500,1000; --epochs is then per stage")
+    add("--unroll", type=int, default=20)
+    add("--lr", type=float, default=1e-3, help="meta learning rate (Adam)")
+    add("--seed", type=int, default=0)
+    add("--out", required=True, help="preset directory to write")
+    add("--checkpoint-dir", default=None,
+        help="default: runs/<name of --out>; rerun the same command to resume")
+    add("--log-dir", default=None, help="TensorBoard directory")
+    add("--init-from", default=None, help="start from this preset's weights")
+    add("--meta-loss", default="uniform", choices=["uniform", "final", "exponential"])
+    add("--log-loss", action="store_true")
+    add("--second-order", action="store_true")
+    add("--clip-norm", type=float, default=None)
+    add("--random-scaling", type=float, default=0.0,
+        help="r > 0: each run optimizes f(c * theta), c = exp(U(-r, r)) per coordinate")
+    add("--imitation-prob", type=float, default=0.0,
+        help="probability that a run imitates Adam's steps instead")
+    add("--imitation-lr", type=float, default=0.01, help="the imitated Adam's rate")
+    add("--validation-every", type=int, default=50)
+    add("--validation-runs", type=int, default=10)
+    add("--validation-metric", default="mean", choices=["mean", "final"])
+    add("--units", type=int, default=20)
+    add("--layers", type=int, default=2)
+    add("--preprocessing", default="log_sign")
+    add("--preprocessing-p", type=float, default=10.0)
+    add("--output-scale", type=float, default=0.1)
+    add("--description", default="")
+    _add_data_dir(parser)
+    parser.set_defaults(run=_meta_train)
+
+
+def _meta_train(args, command):
+    keras.utils.set_random_seed(args.seed)
+    if args.init_from:
+        start = TrainedRule.from_preset(args.init_from)
+    else:
+        start = TrainedRule.untrained(CoordinatewiseLSTM(
+            units=args.units, num_layers=args.layers, preprocessing=args.preprocessing,
+            preprocessing_p=args.preprocessing_p, output_scale=args.output_scale,
+        ), seed=args.seed)
+    trained = meta_train_preset(
+        start, [get_problem(name, args.data_dir) for name in args.problem.split(",")],
+        args.out, args.epochs, horizon=args.horizon, curriculum=args.curriculum,
+        checkpoint_dir=args.checkpoint_dir or os.path.join("runs", os.path.basename(args.out)),
+        provenance={"command": command, "description": args.description,
+                    "problem": args.problem, "meta_learning_rate": args.lr},
+        meta_learning_rate=args.lr, unroll=args.unroll,
+        meta_loss=args.meta_loss, log_loss=args.log_loss, second_order=args.second_order,
+        clip_norm=args.clip_norm, random_scaling=args.random_scaling,
+        imitation_prob=args.imitation_prob, imitation_rule=Adam(args.imitation_lr),
+        validation_every=args.validation_every, validation_runs=args.validation_runs,
+        validation_metric=args.validation_metric, log_dir=args.log_dir, seed=args.seed,
+    )
+    best = trained.provenance["best_validation_loss"]
+    print(f"Saved preset to {args.out} (best validation loss {best}).")
+
+
+# -- presets ------------------------------------------------------------------
+
+
+def _add_presets(commands):
+    parser = commands.add_parser("presets", help="list the shipped presets with their metadata")
+    parser.add_argument("--json", action="store_true", help="print the listing as JSON")
+    parser.set_defaults(run=_presets)
+
+
+def _presets(args, command):
+    listing = presets.list_presets()
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return
+    for name, info in listing.items():
+        default = " (default)" if name == presets.DEFAULT_PRESET else ""
+        rule = info["architecture"]
+        print(f"{name}{default}: {rule['class_name']} {json.dumps(rule['config'])}")
+        print(f"  trained on {info['problem']} at horizon {info['horizon']}: {info['description']}")
+        if info["headline"]:
+            print(f"  measured: {info['headline']}")
 
 
 if __name__ == "__main__":

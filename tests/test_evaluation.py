@@ -3,18 +3,20 @@
 import json
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_l2l import LearnedOptimizer, presets
+from keras_l2l import presets
 from keras_l2l.cli import main
 from keras_l2l.evaluation import evaluate, load_rule, stats, t_interval, write_report
 from keras_l2l.evaluation import lbfgs, runs, tuning
-from keras_l2l.problems import Problem
+from keras_l2l.problems import KerasProblem, Problem
 from keras_l2l.rollout import make_rollout
-from keras_l2l.rules import SGD, CoordinatewiseLSTM, UpdateRule
+from keras_l2l.rules import SGD, CoordinatewiseLSTM, UpdateRule, register_rule
+from keras_l2l.trained_rule import TrainedRule
 
 
 class Parabola(Problem):
@@ -39,6 +41,7 @@ class Parabola(Problem):
         return self.loss(params, None)
 
 
+@register_rule
 class Exploding(UpdateRule):
     """A rule that diverges at once (its updates overflow float32)."""
 
@@ -112,50 +115,82 @@ def test_lbfgs_curve_is_padded_after_convergence():
 
 
 def test_load_rule_untrained_and_preset_directories(tmp_path):
-    rule, meta = load_rule("untrained")
-    assert isinstance(rule, CoordinatewiseLSTM)
-    for key, value in rule.init_meta_params(0).items():
-        np.testing.assert_array_equal(meta[key].numpy(), value.numpy())
+    untrained = load_rule("untrained")
+    assert isinstance(untrained.rule, CoordinatewiseLSTM) and untrained.name is None
+    for key, value in CoordinatewiseLSTM().init_meta_params(0).items():
+        np.testing.assert_array_equal(untrained.meta_params[key], value.numpy())
 
-    optimizer = LearnedOptimizer(units=4, num_layers=1, output_scale=0.5, seed=3)
-    weights = optimizer.get_meta_weights()
-    architecture = optimizer.rule.get_config()
+    rule = CoordinatewiseLSTM(units=4, num_layers=1, output_scale=0.5)
+    trained = TrainedRule.untrained(rule, seed=3)
+    directory = presets.save_preset(tmp_path / "full", trained)
+    loaded = load_rule(str(directory))
+    assert loaded.rule_config() == trained.rule_config()
+    assert sorted(loaded.meta_params) == sorted(trained.meta_params)
+    for key, value in trained.meta_params.items():
+        np.testing.assert_array_equal(loaded.meta_params[key], value)
 
-    bare = tmp_path / "bare"  # just config.json + weights.npz
-    bare.mkdir()
-    (bare / "config.json").write_text(json.dumps({**architecture, "note": "ignored"}))
-    np.savez(bare / "weights.npz", **weights)
-    full = presets.save_preset(tmp_path / "full", architecture, weights, {"description": "t"})
-    for directory in (bare, full):
-        rule, meta = load_rule(str(directory))
-        assert rule.get_config() == architecture
-        assert sorted(meta) == sorted(weights)
-        for key, value in weights.items():
-            np.testing.assert_array_equal(meta[key].numpy(), value)
-
-    (bare / "config.json").write_text(json.dumps({**architecture, "units": 5}))
-    with pytest.raises(ValueError, match="does not match"):
-        load_rule(str(bare))
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="config.json and weights.npz"):
-        load_rule(str(tmp_path / "empty"))
+    # The old bare format (config.json + weights.npz only) is refused, naming what is missing.
+    (directory / "provenance.json").unlink()
+    with pytest.raises(presets.PresetError, match="missing provenance.json"):
+        load_rule(str(directory))
     with pytest.raises(ValueError, match="Unknown preset"):
         load_rule(str(tmp_path / "missing"))
 
 
 def test_diverged_seeds_are_reported_not_fatal(tmp_path):
     results = evaluate(
-        Exploding(), {}, Parabola(), steps=4, seeds=2, baselines=["sgd"], tuning_seeds=1,
-        verbose=0,
+        TrainedRule(Exploding(), {}), Parabola(), steps=4, seeds=2, baselines=["sgd", "lbfgs"],
+        tuning_seeds=1, verbose=0,
     )
     assert results["diverged_seeds"] == {"learned": [0, 1], "sgd": []}
+    # A plain Problem does not declare its eval_loss full-batch, so L-BFGS is skipped, saying why.
+    assert "not declared" in results["skipped"]["lbfgs"]
     assert results["tuning"]["at_grid_edge"] == []
     assert math.isinf(results["optimizers"]["learned"]["final_loss"]["mean"])
     assert math.isnan(results["ratio_to_best_baseline"]["mean"])
+    assert "learned_preset" not in results  # an unnamed rule
     write_report(results, tmp_path, "test")
     saved = json.loads((tmp_path / "results.json").read_text(), parse_constant=_no_constants)
     assert saved["optimizers"]["learned"]["final_loss"]["per_seed"] == [None, None]
     assert "diverged" in (tmp_path / "report.md").read_text()
+
+
+def tiny_keras_problem(*middle):
+    """A 4-16-3 classifier on 32 random examples, with `middle` layers after the hidden one."""
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(16, activation="relu"), *middle,
+         keras.layers.Dense(3)]
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=32).astype(np.int32)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    return KerasProblem(model, loss, x, y, batch_size=8)
+
+
+def test_keras_problem_gets_lbfgs_and_its_loss_label():
+    learned = TrainedRule.untrained(CoordinatewiseLSTM(units=4, num_layers=1)).replace(name="tiny")
+    results = evaluate(
+        learned, tiny_keras_problem(), steps=3, seeds=2, baselines=("adam", "lbfgs"),
+        tuning_seeds=1, verbose=0,
+    )
+    _check_results(results)
+    assert list(results["optimizers"]) == ["learned", "adam", "lbfgs"]
+    assert results["skipped"] == {}
+    assert results["loss_label"] == "sparse_categorical_crossentropy"
+    assert results["learned_preset"] == "tiny"
+    lbfgs_curve = results["optimizers"]["lbfgs"]["curve"]["mean"]
+    assert lbfgs_curve[-1] < lbfgs_curve[0]  # it minimized the full-batch loss
+
+
+def test_keras_problem_with_dropout_skips_lbfgs_and_says_why():
+    learned = TrainedRule.untrained(CoordinatewiseLSTM(units=4, num_layers=1))
+    problem = tiny_keras_problem(keras.layers.Dropout(0.5))
+    results = evaluate(learned, problem, steps=2, seeds=1, baselines=("lbfgs",), verbose=0)
+    assert list(results["optimizers"]) == ["learned"]
+    reason = results["skipped"]["lbfgs"]
+    assert "L-BFGS" in reason and "Dropout" in reason
+    assert results["ratio_to_best_baseline"] is None
 
 
 def _no_constants(name):
@@ -204,6 +239,7 @@ def test_cli_evaluate_end_to_end(tmp_path):
     _check_results(results)
     assert results["problem"] == "quadratic" and results["steps"] == 20
     assert results["seeds"] == [0, 1, 2]
+    assert results["loss_label"] == "‖Wθ − y‖² (unitless)" and results["skipped"] == {}
     optimizers = results["optimizers"]
     assert list(optimizers) == ["learned", "sgd", "adam", "lbfgs"]
     assert optimizers["learned"]["learning_rate"] == 1.0

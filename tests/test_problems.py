@@ -161,6 +161,59 @@ def test_keras_problem_init_params_seeded_without_touching_global_random():
     assert not all(np.array_equal(p, v.numpy()) for p, v in zip(a0, model.trainable_variables))
 
 
+def test_keras_problem_loss_label_from_its_loss():
+    x, y = toy_data("regression")
+    labels = {
+        "mse": "mean_squared_error",
+        keras.losses.MeanAbsoluteError(reduction=None): "mean_absolute_error",
+        lambda y_true, y_pred: tf.square(y_true - y_pred): "loss",
+    }
+    for loss, label in labels.items():
+        assert KerasProblem(batchnorm_model(), loss, x, y).loss_label == label
+
+
+def test_keras_problem_has_a_test_metric_only_with_test_data():
+    x, y = toy_data("classification")
+    model, loss = functional_model(), "sparse_categorical_crossentropy"
+    without = KerasProblem(model, loss, x, y)
+    assert without.test_metric_name is None and without.test_metric(without.init_params(0), 0) is None
+    with_test = KerasProblem(model, loss, x, y, test_data=(x, y))
+    assert with_test.test_metric_name == "test_accuracy"
+    assert 0.0 <= float(with_test.test_metric(with_test.init_params(0), 0)) <= 1.0
+
+
+class NoisyBlock(keras.layers.Layer):
+    """A custom layer holding a random layer, to check nested layers are found."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(4)
+        self.noise = keras.layers.GaussianNoise(0.1)
+
+    def call(self, x, training=None):
+        return self.noise(self.dense(x), training=training)
+
+
+@pytest.mark.parametrize(
+    "middle, random_layers",
+    [
+        ([keras.layers.BatchNormalization(), keras.layers.Dropout(0.0)], None),
+        ([keras.layers.Dropout(0.3)], "Dropout"),
+        ([NoisyBlock()], "GaussianNoise"),
+    ],
+)
+def test_keras_problem_full_batch_only_without_random_layers(middle, random_layers):
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4), *middle,
+                              keras.layers.Dense(1)])
+    problem = KerasProblem(model, "mse", *toy_data("regression"))
+    if random_layers is None:
+        assert problem.full_batch_skip_reason is None
+        params = problem.init_params(0)
+        assert float(problem.eval_loss(params, 0)) == float(problem.eval_loss(params, 1))
+    else:
+        assert random_layers in problem.full_batch_skip_reason
+
+
 # --------------------------------------------------------------------------
 # Quadratic.
 # --------------------------------------------------------------------------
@@ -230,6 +283,7 @@ def test_mlp_batches(mnist_mlp):
 
 def test_mlp_initial_loss_and_metrics(mnist_mlp):
     problem = mnist_mlp
+    assert problem.loss_label == "cross-entropy (nats)" and problem.full_batch_skip_reason is None
     assert problem.shapes() == [(784, 20), (20,), (20, 10), (10,)]
     params = problem.init_params(0)
     loss = float(problem.loss(params, problem.batch(0, 0)))
@@ -313,6 +367,7 @@ def one_loss_and_grad(problem, seed=0):
 
 def test_convnet_on_mnist(data_dir):
     problem = ConvNet("mnist", batch_size=8, data_dir=data_dir)
+    assert problem.loss_label == "cross-entropy (nats)" and problem.full_batch_skip_reason is None
     assert problem.model.output_shape == (None, 10)
     assert problem.model.input_shape == (None, 28, 28, 1)
     x, y = problem.batch(0, 0)
@@ -347,6 +402,7 @@ def test_convnet_on_a_cifar10_label_subset(data_dir):
 def test_get_problem():
     problem = get_problem("quadratic")
     assert isinstance(problem, Quadratic) and problem.name == "quadratic"
+    assert problem.loss_label == "‖Wθ − y‖² (unitless)" and problem.full_batch_skip_reason is None
     assert get_problem("quadratic-batch").num_problems == 128
     with pytest.raises(ValueError) as info:
         get_problem("imagenet")

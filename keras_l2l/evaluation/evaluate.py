@@ -5,24 +5,17 @@ Every optimizer starts each evaluation seed from the same
 run through the shared rollout (`keras_l2l.rollout.make_rollout`).
 """
 
-import json
-from pathlib import Path
-
 import keras
 import numpy as np
-import tensorflow as tf
 
 import keras_l2l
 from keras_l2l import presets
 from keras_l2l.evaluation import lbfgs, runs, stats, tuning
-from keras_l2l.problems import MLP, ConvNet, Quadratic
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules import BASELINES, CoordinatewiseLSTM
+from keras_l2l.trained_rule import TrainedRule
 
 DEFAULT_BASELINES = (*BASELINES, "lbfgs")
-
-#: The architecture keys read from a preset directory's config.json.
-ARCHITECTURE_KEYS = tuple(CoordinatewiseLSTM().get_config())
 
 RATIO_METHOD = (
     "mean final loss of `learned` / that of the best tuned first-order baseline "
@@ -34,71 +27,70 @@ TUNING_CRITERION = (
     "lowest mean eval_loss of the final parameters over the tuning seeds; "
     "a non-finite (diverged) run counts as +inf; ties go to the smaller rate"
 )
+NULLS = (
+    "null in results.json stands for a non-finite value (a diverged run) "
+    "or an undefined interval (fewer than 2 seeds)"
+)
 
 
 def load_rule(spec):
-    """`(rule, meta_params)` for an `--optimizer` argument; the one place it is resolved.
+    """The `TrainedRule` for an `--optimizer` argument; the one place it is resolved.
 
-    - `"untrained"`: `CoordinatewiseLSTM()` at `init_meta_params(0)`;
-    - a shipped preset name, or a preset directory with `provenance.json`:
-      loaded and checked by `keras_l2l.presets.load_preset`;
-    - a bare directory with just `config.json` (architecture kwargs; other keys
-      ignored) and `weights.npz` (meta-weights by name, as from
-      `LearnedOptimizer.get_meta_weights()`), e.g. a hand export.
+    `"untrained"` is `CoordinatewiseLSTM()` at its initial meta-parameters;
+    anything else is a shipped preset name or a preset directory, loaded and
+    checked by `keras_l2l.presets.load_preset`.
     """
     if spec == "untrained":
-        rule = CoordinatewiseLSTM()
-        return rule, rule.init_meta_params(0)
-    directory = Path(spec)
-    if directory.is_dir() and not (directory / "provenance.json").exists():
-        architecture, weights = _load_bare_directory(directory)
-    else:
-        architecture, weights, _ = presets.load_preset(spec)
-    rule = CoordinatewiseLSTM(**architecture)
-    return rule, {k: tf.constant(weights[k], tf.float32) for k in rule.meta_param_shapes()}
-
-
-def _load_bare_directory(directory):
-    if not ((directory / "config.json").is_file() and (directory / "weights.npz").is_file()):
-        raise ValueError(
-            f"{directory} is not a preset: it needs config.json and weights.npz "
-            "(or use 'untrained' or a shipped preset name)."
-        )
-    config = json.loads((directory / "config.json").read_text())
-    architecture = {k: config[k] for k in ARCHITECTURE_KEYS if k in config}
-    expected = CoordinatewiseLSTM(**architecture).meta_param_shapes()
-    with np.load(directory / "weights.npz", allow_pickle=False) as archive:
-        weights = {k: archive[k] for k in archive.files}
-    given = {k: tuple(v.shape) for k, v in weights.items()}
-    if given != expected:
-        raise ValueError(
-            f"{directory / 'weights.npz'} does not match the architecture in "
-            f"config.json: expected {expected}, got {given}."
-        )
-    return architecture, weights
+        return TrainedRule.untrained(CoordinatewiseLSTM())
+    return presets.load_preset(spec)
 
 
 def evaluate(
-    rule,
-    meta_params,
-    problem,
-    steps,
-    seeds,
-    baselines=DEFAULT_BASELINES,
-    tuning_seeds=3,
-    verbose=1,
+    learned, problem, steps, seeds, baselines=DEFAULT_BASELINES, tuning_seeds=3, verbose=1
 ):
-    """The results dict (the results.json contract) for `rule` at `meta_params`.
+    """The results dict (the results.json contract) for `learned`, a `TrainedRule`.
 
     `seeds` is a count K (seeds 0..K-1) or a list of seeds; `baselines` names
     from `DEFAULT_BASELINES`; `tuning_seeds` is how many seeds (from
-    `tuning.TUNING_SEED_OFFSET` on) tune each baseline's learning rate.
-    Non-finite values stay float inf/NaN here (`write_report` writes them as
-    null); seeds whose final loss is non-finite are listed in
-    `results["diverged_seeds"]`. `verbose=1` shows a progress bar over runs.
+    `tuning.TUNING_SEED_OFFSET` on) tune each baseline's learning rate. L-BFGS
+    runs where the problem allows it (`Problem.full_batch_skip_reason`); else
+    `results["skipped"]["lbfgs"]` says why. Non-finite values stay float inf/NaN
+    here (`write_report` writes them as null); seeds whose final loss is
+    non-finite are listed in `results["diverged_seeds"]`. `verbose=1` shows a
+    progress bar over runs.
     """
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     steps = int(steps)
+    first_order, tune = _check_settings(baselines, seeds, tuning_seeds)
+    skipped = _skipped(problem, baselines)
+    use_lbfgs = "lbfgs" in baselines and "lbfgs" not in skipped
+    runs_total = len(first_order) * len(tuning.LEARNING_RATE_GRID) * len(tune)
+    runs_total += (1 + len(first_order) + use_lbfgs) * len(seeds)
+    progbar = keras.utils.Progbar(runs_total, verbose=verbose, unit_name="run")
+    on_run = lambda: progbar.add(1)  # noqa: E731
+
+    final_loss, test_metric = runs.compile_scores(problem)
+    rollouts = {"learned": make_rollout(learned.rule, problem)}
+    rollouts.update({name: make_rollout(BASELINES[name](), problem) for name in first_order})
+    tuning_starts = runs.initial_params(problem, tune)
+    tuned = {  # name: (learning rate, mean final loss per grid value)
+        name: tuning.tune_learning_rate(rollouts[name], final_loss, tuning_starts, steps,
+                                        on_run=on_run)
+        for name in first_order
+    }
+    meta = {name: runs.learning_rate_params(rate) for name, (rate, _) in tuned.items()}
+    meta["learned"] = learned.meta_tensors()
+    starts = runs.initial_params(problem, seeds)
+    runners = {name: _rollout_runner(run, meta[name], starts, steps)
+               for name, run in rollouts.items()}
+    if use_lbfgs:
+        runners["lbfgs"] = _lbfgs_runner(problem, starts, steps)
+    records = _run_seeds(runners, seeds, (final_loss, test_metric), on_run)
+    return _results(learned, problem, steps, seeds, records, tuned, tune, skipped)
+
+
+def _check_settings(baselines, seeds, tuning_seeds):
+    """`(first-order baselines, tuning seeds)`; a ValueError for settings that cannot work."""
     unknown = set(baselines) - set(DEFAULT_BASELINES)
     if unknown:
         raise ValueError(f"Unknown baselines {sorted(unknown)}; available: {DEFAULT_BASELINES}.")
@@ -108,97 +100,111 @@ def evaluate(
         raise ValueError("Tuning the baselines' learning rates needs tuning_seeds >= 1.")
     if set(tune) & set(seeds):
         raise ValueError(f"Evaluation seeds {seeds} overlap the tuning seeds {tune}.")
-    skipped = {}
-    use_lbfgs = "lbfgs" in baselines
-    if use_lbfgs and not lbfgs.applies_to(problem):
-        use_lbfgs = False
-        skipped["lbfgs"] = "full-batch L-BFGS applies only to the quadratic and MLP problems"
+    return first_order, tune
 
-    final_loss, test_metric = runs.compile_scores(problem)
-    rollouts = {"learned": make_rollout(rule, problem)}
-    rollouts.update({name: make_rollout(BASELINES[name](), problem) for name in first_order})
+
+def _skipped(problem, baselines):
+    """`{baseline: why}` for the requested baselines that do not apply to `problem`."""
+    if "lbfgs" in baselines and problem.full_batch_skip_reason is not None:
+        return {"lbfgs": f"full-batch L-BFGS does not apply: {problem.full_batch_skip_reason}"}
+    return {}
+
+
+def _rollout_runner(run, meta_params, starts, steps):
+    """`seed -> (curve, final params, seconds per step)` of a compiled rollout.
+
+    Traces `run` now, so no timed run pays for tracing.
+    """
+    first = next(iter(starts))
+    runs.run_seed(run, meta_params, starts[first], first, 1)
+
+    def run_one(seed):
+        curve, final, seconds = runs.run_seed(run, meta_params, starts[seed], seed, steps)
+        return curve, final, seconds / steps
+
+    return run_one
+
+
+def _lbfgs_runner(problem, starts, steps):
+    """`seed -> (curve, final params, seconds per iteration)` of full-batch L-BFGS."""
+    value_and_grad = lbfgs.compile_value_and_grad(problem)
+
+    def run_one(seed):
+        curve, final, _, seconds = lbfgs.run_lbfgs(value_and_grad, starts[seed], seed, steps)
+        return curve, final, seconds
+
+    return run_one
+
+
+def _run_seeds(runners, seeds, scores, on_run):
+    """`{name: _Record}` over the evaluation seeds, scored by `scores` (`runs.compile_scores`).
+
+    Seeds are the outer loop, so background load on a shared machine hits
+    every optimizer alike.
+    """
+    records = {name: _Record(*scores) for name in runners}
+    for seed in seeds:
+        for name, runner in runners.items():
+            records[name].add(seed, *runner(seed))
+            on_run()
+    return records
+
+
+def _results(learned, problem, steps, seeds, records, tuned, tune, skipped):
+    """The results dict from the finished runs (see `evaluate`)."""
+    rates = {"learned": 1.0, **{name: rate for name, (rate, _) in tuned.items()}}
     grid = tuning.LEARNING_RATE_GRID
-    progbar = keras.utils.Progbar(
-        len(first_order) * len(grid) * len(tune) + (len(rollouts) + use_lbfgs) * len(seeds),
-        verbose=verbose,
-        unit_name="run",
-    )
-
-    learning_rates, tuning_table = {"learned": 1.0}, {}
-    tuning_starts = runs.initial_params(problem, tune)
-    for name in first_order:
-        learning_rates[name], tuning_table[name] = tuning.tune_learning_rate(
-            rollouts[name], final_loss, tuning_starts, steps, grid, lambda: progbar.add(1)
-        )
-    meta = {name: runs.learning_rate_params(learning_rates[name]) for name in first_order}
-    meta["learned"] = meta_params
-
-    starts = runs.initial_params(problem, seeds)
-    for name, run in rollouts.items():  # trace outside the timed runs
-        runs.run_seed(run, meta[name], starts[seeds[0]], seeds[0], 1)
-    records = {name: _Record() for name in [*rollouts, *(["lbfgs"] if use_lbfgs else [])]}
-    value_and_grad = lbfgs.compile_value_and_grad(problem) if use_lbfgs else None
-    for seed in seeds:  # seeds outside, so background load hits all optimizers alike
-        for name, run in rollouts.items():
-            curve, final, seconds = runs.run_seed(run, meta[name], starts[seed], seed, steps)
-            records[name].add(curve, final, seed, final_loss, test_metric, seconds / steps)
-            progbar.add(1)
-        if use_lbfgs:
-            curve, final, _, per_step = lbfgs.run_lbfgs(value_and_grad, starts[seed], seed, steps)
-            records["lbfgs"].add(curve, final, seed, final_loss, test_metric, per_step)
-            progbar.add(1)
-
-    optimizers = {
-        name: record.entry(learning_rates.get(name), test_metric is not None)
-        for name, record in records.items()
-    }
-    return {
+    results = {
         "problem": problem.name,
         "steps": steps,
         "seeds": seeds,
         "eval_set": problem.eval_set,
-        "optimizers": optimizers,
+        "optimizers": {name: record.entry(rates.get(name)) for name, record in records.items()},
         "test_metric_name": problem.test_metric_name,
-        "loss_label": _loss_label(problem),
-        "ratio_to_best_baseline": _ratio(records, first_order),
-        "diverged_seeds": {
-            name: [s for s, v in zip(seeds, r.finals) if not np.isfinite(v)]
-            for name, r in records.items()
-        },
+        "loss_label": problem.loss_label,
+        "ratio_to_best_baseline": _ratio(records, list(tuned)),
+        "diverged_seeds": {name: record.diverged_seeds() for name, record in records.items()},
         "tuning": {
             "seeds": tune,
             "grid": list(grid),
             "criterion": TUNING_CRITERION,
-            "mean_final_loss": tuning_table,
-            "at_grid_edge": [n for n in first_order if learning_rates[n] in (grid[0], grid[-1])],
+            "mean_final_loss": {name: means for name, (_, means) in tuned.items()},
+            "at_grid_edge": [n for n, (rate, _) in tuned.items() if rate in (grid[0], grid[-1])],
         },
         "skipped": skipped,
-        "learned_rule": {"class": type(rule).__name__, "config": rule.get_config()},
+        "learned_rule": {"class": type(learned.rule).__name__, "config": learned.rule.get_config()},
         "package_version": keras_l2l.__version__,
-        "nulls": "null in results.json stands for a non-finite value (a diverged run) "
-        "or an undefined interval (fewer than 2 seeds)",
+        "nulls": NULLS,
     }
+    if learned.name is not None:
+        results["learned_preset"] = learned.name
+    return results
 
 
 class _Record:
     """One optimizer's per-seed curves, final scores and step times."""
 
-    def __init__(self):
-        self.curves, self.finals, self.metrics, self.step_seconds = [], [], [], []
+    def __init__(self, final_loss, test_metric):
+        self.final_loss, self.test_metric = final_loss, test_metric
+        self.seeds, self.curves, self.finals, self.metrics, self.step_seconds = [], [], [], [], []
 
-    def add(self, curve, final, seed, final_loss, test_metric, step_seconds):
-        seed = runs.seed_tensor(seed)
+    def add(self, seed, curve, final, step_seconds):
+        seed_tensor = runs.seed_tensor(seed)
+        self.seeds.append(seed)
         self.curves.append(curve)
-        self.finals.append(runs.finite_or_inf(final_loss(final, seed)))
-        if test_metric is not None:
-            self.metrics.append(float(test_metric(final, seed)))
+        self.finals.append(runs.finite_or_inf(self.final_loss(final, seed_tensor)))
+        if self.test_metric is not None:
+            self.metrics.append(float(self.test_metric(final, seed_tensor)))
         self.step_seconds.append(step_seconds)
 
-    def entry(self, learning_rate, has_metric):
+    def diverged_seeds(self):
+        return [seed for seed, final in zip(self.seeds, self.finals) if not np.isfinite(final)]
+
+    def entry(self, learning_rate):
         return {
             "learning_rate": learning_rate,
             "final_loss": stats.summary(self.finals),
-            "test_metric": stats.summary(self.metrics) if has_metric else None,
+            "test_metric": None if self.test_metric is None else stats.summary(self.metrics),
             "curve": stats.band(np.stack(self.curves)),
             "seconds_per_step": float(np.mean(self.step_seconds)),
         }
@@ -211,12 +217,3 @@ def _ratio(records, first_order):
     best = min(first_order, key=lambda name: np.mean(records[name].finals))
     ratio, lo, hi = stats.bootstrap_ratio(records["learned"].finals, records[best].finals)
     return {"baseline": best, "mean": ratio, "ci95": [lo, hi], "method": RATIO_METHOD}
-
-
-def _loss_label(problem):
-    """The y-axis quantity and its units."""
-    if isinstance(problem, Quadratic):
-        return "‖Wθ − y‖² (unitless)"
-    if isinstance(problem, (MLP, ConvNet)):
-        return "cross-entropy (nats)"
-    return "loss"

@@ -1,8 +1,9 @@
-"""Full-batch L-BFGS as a second-order reference, where the full-batch loss is `eval_loss`.
+"""Full-batch L-BFGS as a second-order reference: it minimizes `eval_loss` itself.
 
-That holds for the quadratic (no data, so every "batch" is the problem
-itself) and for the MLPs (`eval_loss` is the loss over the whole training
-split). L-BFGS sees no minibatch noise, so it is a reference point, not a
+It runs only on problems whose `eval_loss` is a deterministic full-batch loss
+(`Problem.full_batch_skip_reason` is None): the quadratic (no data), the MLPs
+and Keras models without random layers (the loss over the whole training
+data). L-BFGS sees no minibatch noise, so it is a reference point, not a
 competitor under the same conditions.
 """
 
@@ -14,11 +15,6 @@ import tensorflow as tf
 
 from keras_l2l import flat
 from keras_l2l.evaluation import runs
-from keras_l2l.problems import MLP, Quadratic
-
-
-def applies_to(problem):
-    return isinstance(problem, (Quadratic, MLP))
 
 
 def compile_value_and_grad(problem):

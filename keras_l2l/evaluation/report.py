@@ -74,16 +74,35 @@ def _ratio_cell(name, results):
 
 def markdown(results):
     """The report: a results table, how to read it, the settings and the command."""
-    metric = results.get("test_metric_name") or "test metric"
-    seeds = results["seeds"]
-    ratio = results.get("ratio_to_best_baseline")
     lines = [
         f"# Evaluation on `{results['problem']}`",
         "",
-        f"{len(seeds)} evaluation seeds, {results['steps']} optimizee steps. Final loss is "
-        f"`eval_loss` of the final parameters on {results['eval_set']}: mean ± half-width of "
-        "the 95% Student-t interval over seeds. Learning rates of the baselines were tuned "
-        "on separate seeds; `learned` runs its meta-weights as trained (rate 1).",
+        *_table(results),
+        "",
+        "![loss curves](curves.png)",
+        "",
+        "## Settings",
+        "",
+        *_settings(results),
+        "",
+        "## Command",
+        "",
+        "```",
+        str(results.get("command")),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _table(results):
+    """How to read the table, then one row per optimizer."""
+    metric = results.get("test_metric_name") or "test metric"
+    lines = [
+        f"{len(results['seeds'])} evaluation seeds, {results['steps']} optimizee steps. Final "
+        f"loss is `eval_loss` of the final parameters on {results['eval_set']}: mean ± "
+        "half-width of the 95% Student-t interval over seeds. Learning rates of the baselines "
+        "were tuned on separate seeds; `learned` runs its meta-weights as trained (rate 1).",
         "",
         f"| optimizer | learning rate | final loss | {metric} | s/step | ratio vs best baseline |",
         "|---|---|---|---|---|---|",
@@ -97,14 +116,20 @@ def markdown(results):
             f"| {_mean_ci(entry['test_metric'])} | {entry['seconds_per_step']:.3g} "
             f"| {_ratio_cell(name, results)} |"
         )
-    lines += ["", "![loss curves](curves.png)", "", "## Settings", ""]
+    return lines
+
+
+def _settings(results):
+    """The settings as a bullet list: enough to read, check and rerun the evaluation."""
+    ratio = results.get("ratio_to_best_baseline")
+    tuning = results.get("tuning", {})
+    lines = []
     if ratio is not None:
         lines.append(f"- ratio vs best baseline (`{ratio['baseline']}`): {ratio['method']}")
-    tuning = results.get("tuning", {})
-    lines += [
+    return lines + [
         f"- problem: `{results['problem']}`; loss: {results.get('loss_label', 'loss')}",
         f"- evaluation set: {results['eval_set']}",
-        f"- steps: {results['steps']}; evaluation seeds: {seeds}",
+        f"- steps: {results['steps']}; evaluation seeds: {results['seeds']}",
         f"- tuning seeds: {tuning.get('seeds')}; learning-rate grid: 2^-12 .. 2^0 in steps "
         f"of 2^0.5 ({len(tuning.get('grid', []))} values); choice: {tuning.get('criterion')}; "
         "\"grid edge\": the best rate is the grid's smallest or largest, so the optimum "
@@ -118,15 +143,7 @@ def markdown(results):
         f"- skipped: {results.get('skipped') or 'none'}",
         f"- keras_l2l version: {results.get('package_version')}",
         f"- {results.get('nulls', 'null in results.json marks a non-finite value')}",
-        "",
-        "## Command",
-        "",
-        "```",
-        str(results.get("command")),
-        "```",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def plot_curves(results, path):

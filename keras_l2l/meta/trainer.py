@@ -112,6 +112,12 @@ class MetaTrainer:
         self.best_validation = tf.Variable(math.inf, trainable=False)
         self.skipped_meta_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._truncations, self._rollouts, self.history = {}, {}, {}
+        self.manager = self._restore_checkpoint(checkpoint_dir)
+        self._good = self._snapshot()
+        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
+
+    def _restore_checkpoint(self, checkpoint_dir):
+        """The checkpoint manager of `checkpoint_dir` (None without one), after resuming from it."""
         self.checkpoint = tf.train.Checkpoint(
             meta=[v.value for v in self.meta_variables.values()],
             meta_optimizer=self.meta_optimizer,
@@ -120,13 +126,12 @@ class MetaTrainer:
             best_meta=[v.value for v in self.best_meta.values()],
             skipped_meta_steps=self.skipped_meta_steps,
         )
-        self.manager = None
-        if checkpoint_dir:
-            self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3)
-            if self.manager.latest_checkpoint:
-                self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        self._good = self._snapshot()
-        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
+        if not checkpoint_dir:
+            return None
+        manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3)
+        if manager.latest_checkpoint:
+            self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        return manager
 
     # -- one truncation -------------------------------------------------------
 

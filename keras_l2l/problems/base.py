@@ -15,11 +15,22 @@ class Problem:
     - `eval_loss(params, seed)`: loss of final parameters on the fixed
       evaluation set described by `eval_set`.
     - `test_metric(params, seed)`: e.g. test accuracy, or None.
+
+    Evaluation describes a problem through these attributes, never its class:
+    - `eval_set`: what `eval_loss` is computed on, in words;
+    - `test_metric_name`: the name of `test_metric`, None when it has none;
+    - `loss_label`: the loss's quantity and units (a plot's y-axis);
+    - `full_batch_skip_reason`: None when `eval_loss` is a deterministic
+      full-batch loss of the parameters, else why not. Full-batch methods
+      (the L-BFGS reference) minimize `eval_loss` itself, so they run only
+      when it is None; the reason is reported when they are skipped.
     """
 
     name = "problem"
     eval_set = ""
     test_metric_name = None
+    loss_label = "loss"
+    full_batch_skip_reason = "its eval_loss is not declared a deterministic full-batch loss"
 
     def init_params(self, seed):
         raise NotImplementedError

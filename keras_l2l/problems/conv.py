@@ -43,3 +43,4 @@ class ConvNet(KerasProblem):
         )
         subset = "" if classes is None else "_" + "".join(str(c) for c in classes)
         self.name = f"{dataset}_conv{subset}"
+        self.loss_label = "cross-entropy (nats)"

@@ -30,7 +30,9 @@ class KerasProblem(Problem):
     re-initializes the trainable weights with the model's own initializers;
     non-trainable weights (e.g. a frozen backbone) keep the model's values.
     Layers such as batch norm run in training mode (batch statistics), also
-    for the evaluation loss, which is over the whole training data.
+    for the evaluation loss, which is over the whole training data; that loss
+    is deterministic, so full-batch methods apply, unless a layer draws random
+    numbers (dropout, noise, random augmentation). `loss_label` is the loss's name.
     `test_data=(x, y)` and `metric` (a function `(y_true, y_pred) -> per-example
     score`, default accuracy for integer labels) give the test metric.
     """
@@ -53,14 +55,22 @@ class KerasProblem(Problem):
         x, y = _as_arrays(x, y)
         self.x_train, self.y_train = tf.constant(x), tf.constant(y)
         self.batch_size = int(batch_size)
-        self.test_data = None
+        self.test_data, self.test_metric_name = None, None  # no test data, no test metric
         if test_data is not None:
             self.test_data = tuple(tf.constant(a) for a in _as_arrays(*test_data))
+            self.test_metric_name = "test_accuracy" if metric == "accuracy" else "test_metric"
         self.metric = _accuracy if metric == "accuracy" else metric
         self.name = name
         self.eval_set = f"full training data ({x.shape[0]} examples)"
-        self.test_metric_name = "test_accuracy" if metric == "accuracy" else "test_metric"
         self.non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
+        self.loss_label = _loss_name(self.loss_fn)
+        random_layers = ", ".join(_random_layers(model))
+        self.full_batch_skip_reason = (
+            f"the model has layers that draw random numbers ({random_layers}), "
+            "so its eval_loss is not a deterministic full-batch loss"
+            if random_layers
+            else None
+        )
 
     def init_params(self, seed):
         """Fresh trainable weights from the model's initializers, deterministic in `seed`.
@@ -103,6 +113,25 @@ class KerasProblem(Problem):
             return None
         x, y = self.test_data
         return batched_mean(lambda a, b: self.metric(b, self.predict(params, a)), x, y)
+
+
+def _loss_name(loss_fn):
+    """A Keras `Loss` object's `name`, else the function's `__name__` ("loss" for a lambda)."""
+    name = getattr(loss_fn, "name", None) or getattr(loss_fn, "__name__", "")
+    return name if name.isidentifier() else "loss"
+
+
+def _random_layers(model):
+    """Class names of the layers, nested ones included, that draw random numbers.
+
+    Keras gives exactly those layers a `SeedGenerator` (Dropout and GaussianNoise
+    only when their rate is above 0, random augmentation layers always).
+    """
+    return list(
+        dict.fromkeys(
+            type(layer).__name__ for layer in model._flatten_layers() if layer._seed_generators
+        )
+    )
 
 
 def _accuracy(y_true, y_pred):

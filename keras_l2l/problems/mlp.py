@@ -44,6 +44,9 @@ class MLP(Problem):
     accuracy on the test split.
     """
 
+    loss_label = "cross-entropy (nats)"
+    full_batch_skip_reason = None  # eval_loss: the loss over the whole training split
+
     def __init__(
         self,
         dataset="mnist",

@@ -14,6 +14,9 @@ class Quadratic(Problem):
     exactly its own gradient.
     """
 
+    loss_label = "‖Wθ − y‖² (unitless)"
+    full_batch_skip_reason = None  # no data: every "batch" is the problem itself
+
     def __init__(self, dim=10, num_problems=1, distribution="normal", init_scale=0.01):
         if distribution not in ("normal", "uniform"):
             raise ValueError(
