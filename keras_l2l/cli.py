@@ -17,8 +17,11 @@ from keras_l2l.evaluation import DEFAULT_BASELINES, evaluate, load_rule, write_r
 from keras_l2l.evaluation.demo import run_demo
 from keras_l2l.meta.export import meta_train_preset
 from keras_l2l.problems import get_problem
-from keras_l2l.rules import Adam, CoordinatewiseLSTM
+from keras_l2l.rules import BASELINES, RULES, Adam, CoordinatewiseLSTM, deserialize_rule
 from keras_l2l.trained_rule import TrainedRule
+
+
+_LEARNED_RULES = [name for name, cls in RULES.items() if cls not in BASELINES.values()]
 
 
 def main(argv=None):
@@ -145,6 +148,10 @@ def _add_meta_train(commands):
     add("--validation-every", type=int, default=50)
     add("--validation-runs", type=int, default=10)
     add("--validation-metric", default="mean", choices=["mean", "final"])
+    add("--rule", default="CoordinatewiseLSTM", choices=sorted(_LEARNED_RULES),
+        help="the rule family; --units .. --output-scale configure CoordinatewiseLSTM")
+    add("--rule-config", type=json.loads, default=None,
+        help="JSON constructor arguments of --rule, e.g. '{\"base_learning_rate\": 0.003}'")
     add("--units", type=int, default=20)
     add("--layers", type=int, default=2)
     add("--preprocessing", default="log_sign")
@@ -159,6 +166,9 @@ def _meta_train(args, command):
     keras.utils.set_random_seed(args.seed)
     if args.init_from:
         start = TrainedRule.from_preset(args.init_from)
+    elif args.rule_config is not None or args.rule != "CoordinatewiseLSTM":
+        rule = deserialize_rule({"class_name": args.rule, "config": args.rule_config or {}})
+        start = TrainedRule.untrained(rule, seed=args.seed)
     else:
         start = TrainedRule.untrained(CoordinatewiseLSTM(
             units=args.units, num_layers=args.layers, preprocessing=args.preprocessing,

@@ -155,20 +155,28 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             return
         super().build(var_list)
         self._shapes = [tuple(v.shape) for v in var_list]
-        num_coordinates = sum(flat.sizes_of(self._shapes))
         self._state_variables = {
             key: self.add_variable(
                 value.shape,
                 initializer=_constant(value),
-                dtype=self.state_dtype,
+                dtype=self._storage_dtype(key, value.dtype),
                 name=f"state_{key}",
             )
-            for key, value in self.rule.init_state(num_coordinates).items()
+            for key, value in self.rule.initial_state(flat.sizes_of(self._shapes)).items()
         }
 
+    def _storage_dtype(self, key, dtype):
+        """`state_dtype` for per-coordinate floats (the bulk of the memory); others as they are."""
+        if dtype.is_floating and self.rule.state_kind(key) == "coordinate":
+            return self.state_dtype
+        return dtype.name
+
     def rule_state(self):
-        """Current rule state as float32 tensors `{name: [n, ...]}`."""
-        return {k: tf.cast(v, tf.float32) for k, v in self._state_variables.items()}
+        """Current rule state, floating entries as float32: `{name: tensor}`."""
+        return {
+            k: tf.cast(v, tf.float32) if tf.as_dtype(v.dtype).is_floating else v.value
+            for k, v in self._state_variables.items()
+        }
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         """One fused rule call for all variables (replaces per-variable `update_step`)."""
@@ -178,10 +186,10 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         if self.nan_policy == "raise":
             given = self._checked_finite(given)
         flat_grads = self._flat_gradients(given)
-        has_gradient = self._has_gradient_mask(given)
+        masks = self._gradient_masks(given)
 
         def update():
-            self._apply_rule(flat_grads, has_gradient, given, learning_rate)
+            self._apply_rule(flat_grads, masks, given, learning_rate)
             return tf.constant(True)
 
         if self.nan_policy == "skip":
@@ -220,33 +228,36 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             [given[i] if i in given else tf.zeros(shape) for i, shape in enumerate(self._shapes)]
         )
 
-    def _has_gradient_mask(self, given):
-        """Per-coordinate bool mask of variables with a gradient, or None if all have one."""
-        if len(given) == len(self._shapes):
-            return None
-        sizes = flat.sizes_of(self._shapes)
-        return tf.concat([tf.fill([size], i in given) for i, size in enumerate(sizes)], 0)
+    def _gradient_masks(self, given):
+        """`{state kind: bool mask of what has a gradient, or None}` (None: all have one)."""
+        masks = {"coordinate": None, "tensor": None, "global": None}
+        if len(given) < len(self._shapes):
+            has = [i in given for i in range(len(self._shapes))]
+            sizes = flat.sizes_of(self._shapes)
+            masks["coordinate"] = tf.concat([tf.fill([n], h) for n, h in zip(sizes, has)], 0)
+            masks["tensor"] = tf.constant(has)
+        return masks
 
-    def _apply_rule(self, flat_grads, has_gradient, given, learning_rate):
+    def _apply_rule(self, flat_grads, masks, given, learning_rate):
         """Run the rule once, then write its new state and its updates."""
         state = self.rule_state()
         meta_params = {k: v.value for k, v in self._meta_variables.items()}
         updates, new_state = self.rule(meta_params, flat_grads, state)
         updates = updates * tf.cast(learning_rate, tf.float32)
-        if has_gradient is not None:  # variables without a gradient stay put
-            updates = tf.where(has_gradient, updates, 0.0)
-        self._write_state(new_state, state, has_gradient)
+        if masks["coordinate"] is not None:  # variables without a gradient stay put
+            updates = tf.where(masks["coordinate"], updates, 0.0)
+        self._write_state(new_state, state, masks)
         for index, update in enumerate(flat.unflatten(updates, self._shapes)):
             if index in given:
                 variable = self._trainable_variables[index]
                 self.assign_add(variable, tf.cast(update, variable.dtype))
 
-    def _write_state(self, new_state, old_state, has_gradient):
-        """Store the rule's new state; coordinates without a gradient keep their old state."""
+    def _write_state(self, new_state, old_state, masks):
+        """Store the rule's new state; coordinates and variables without a gradient keep theirs."""
         for key, variable in self._state_variables.items():
-            value = new_state[key]
-            if has_gradient is not None:
-                mask = tf.reshape(has_gradient, [-1] + [1] * (len(variable.shape) - 1))
+            value, mask = new_state[key], masks[self.rule.state_kind(key)]
+            if mask is not None:
+                mask = tf.reshape(mask, [-1] + [1] * (len(variable.shape) - 1))
                 value = tf.where(mask, value, old_state[key])
             variable.assign(tf.cast(value, variable.dtype))
 

@@ -47,7 +47,7 @@ def make_rollout(rule, problem):
 
     @tf.function
     def run(meta_params, params, seed, steps):
-        state = rule.init_state(tf.shape(params)[0])
+        state = rule.initial_state(flat.sizes_of(shapes))
         losses = tf.TensorArray(tf.float32, size=steps)
 
         def body(t, params, state, losses):

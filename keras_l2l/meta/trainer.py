@@ -235,8 +235,9 @@ class MetaTrainer:
         """One meta-training run; returns its logs."""
         problem, run_seed, params, scale, imitate = self._run_setup(epoch)
         truncation = self._truncation_fn(problem, imitate)
-        state = self.rule.init_state(params.shape[0])
-        teacher_state = self.imitation_rule.init_state(params.shape[0]) if imitate else {}
+        sizes = flat.sizes_of(problem.shapes())
+        state = self.rule.initial_state(sizes)
+        teacher_state = self.imitation_rule.initial_state(sizes) if imitate else {}
         seed = tf.constant(run_seed, tf.int64)
         meta_losses, losses, norms, bad = [], [], [], 0
         for k in range(self.horizon // self.unroll):

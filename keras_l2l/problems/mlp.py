@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras_l2l import datasets
 from keras_l2l.problems.base import Problem, batched_mean, sample_indices
 
-ACTIVATIONS = {"sigmoid": tf.sigmoid, "relu": tf.nn.relu, "tanh": tf.tanh}
+ACTIVATIONS = {"sigmoid": tf.sigmoid, "relu": tf.nn.relu, "tanh": tf.tanh, "gelu": tf.nn.gelu}
 
 
 def load_split(dataset, data_dir=None, classes=None):

@@ -19,10 +19,35 @@ PROBLEMS = {
 }
 
 
+MLP_PATTERN = "mlp/DATASET/HIDDEN/ACTIVATION/bBATCH"
+
+
 def get_problem(name, data_dir=None):
-    """The problem registered as `name` (see `PROBLEMS`)."""
-    if name not in PROBLEMS:
-        raise ValueError(f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}.")
-    problem = PROBLEMS[name](data_dir)
+    """The problem registered as `name` (see `PROBLEMS`), or an MLP spelled out by name.
+
+    `mlp/DATASET/HIDDEN/ACTIVATION/bBATCH`, e.g. `mlp/fashion_mnist/64-32/gelu/b32`;
+    an empty HIDDEN (`mlp/mnist//sigmoid/b128`) is logistic regression.
+    """
+    if name.startswith("mlp/"):
+        problem = _mlp_from_name(name, data_dir)
+    elif name in PROBLEMS:
+        problem = PROBLEMS[name](data_dir)
+    else:
+        raise ValueError(
+            f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, or {MLP_PATTERN}."
+        )
     problem.name = name
     return problem
+
+
+def _mlp_from_name(name, data_dir):
+    parts = name.split("/")
+    if len(parts) != 5 or not parts[4].startswith("b") or not parts[4][1:].isdigit():
+        raise ValueError(f"An MLP problem is spelled {MLP_PATTERN}, got {name!r}.")
+    _, dataset, hidden, activation, batch = parts
+    try:
+        sizes = tuple(int(h) for h in hidden.split("-")) if hidden else ()
+    except ValueError:
+        raise ValueError(f"HIDDEN in {name!r} must be sizes joined by '-', e.g. 64-32.") from None
+    return MLP(dataset, hidden=sizes, activation=activation, batch_size=int(batch[1:]),
+               data_dir=data_dir)

@@ -1,6 +1,7 @@
 """Pure update rules: `(meta_params, grads, state) -> (updates, new_state)`."""
 
 from keras_l2l.rules.base import UpdateRule
+from keras_l2l.rules.hierarchical import HierarchicalLSTM
 from keras_l2l.rules.lstm import CoordinatewiseLSTM
 from keras_l2l.rules.baselines import BASELINES, SGD, Adam, Momentum, Nesterov, RMSprop
 

@@ -29,6 +29,23 @@ class UpdateRule:
         """Initial state for `num_coordinates` coordinates: `{name: tensor}`."""
         raise NotImplementedError
 
+    def initial_state(self, sizes):
+        """Initial state for variables of `sizes` coordinates each, flattened in that order.
+
+        What every caller uses; rules that look at variables separately
+        (per-tensor statistics) override it, the others need only `init_state`.
+        """
+        return self.init_state(sum(int(s) for s in sizes))
+
+    def state_kind(self, key):
+        """How state entry `key` is laid out, so a Keras optimizer can store it:
+
+        - "coordinate": one row per coordinate (leading dimension n);
+        - "tensor": one row per variable (leading dimension = number of variables);
+        - "global": anything else (e.g. a step counter).
+        """
+        return "coordinate"
+
     def __call__(self, meta_params, grads, state):
         raise NotImplementedError
 

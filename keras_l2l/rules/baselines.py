@@ -107,6 +107,9 @@ class Adam(_LearningRateRule):
         zeros = tf.zeros([num_coordinates], tf.float32)
         return {"m": zeros, "v": zeros, "step": tf.zeros([], tf.float32)}
 
+    def state_kind(self, key):
+        return "global" if key == "step" else "coordinate"
+
     def __call__(self, meta_params, grads, state):
         step = state["step"] + 1.0
         beta_1_power = tf.pow(tf.constant(self.beta_1, tf.float32), step)

@@ -1,0 +1,59 @@
+"""An independent NumPy (float64) implementation of `HierarchicalLSTM`, variable by variable.
+
+Written from the equations in the rule's docstring, with loops over
+variables instead of segment sums and gathers, so tests can compare the two.
+State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`.
+"""
+
+import math
+
+import numpy as np
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def init_state(sizes, units):
+    n, k = sum(sizes), len(sizes)
+    return {"m_fast": np.zeros(n), "m_slow": np.zeros(n), "v": np.zeros(n),
+            "h": np.zeros((k, units)), "c": np.zeros((k, units)), "step": 0.0}
+
+
+def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate):
+    """One step: `(updates [n], new_state)`."""
+    meta = {k: np.asarray(v, np.float64) for k, v in meta.items()}
+    g = np.asarray(grads, np.float64)
+    t = state["step"] + 1.0
+    m_fast = 0.9 * state["m_fast"] + 0.1 * g
+    m_slow = 0.99 * state["m_slow"] + 0.01 * g
+    v = 0.999 * state["v"] + 0.001 * g * g
+    inv = 1.0 / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    x = np.stack([g * inv, m_fast / (1 - 0.9**t) * inv, m_slow / (1 - 0.99**t) * inv], 1)
+    updates = np.zeros_like(g)
+    h_new, c_new = np.zeros_like(state["h"]), np.zeros_like(state["c"])
+    start = 0
+    for j, size in enumerate(sizes):
+        part = slice(start, start + size)
+        start += size
+        xs = x[part]
+        count = max(size, 1)
+        rms = np.sqrt((xs**2).sum(0) / count + 1e-12)
+        alignment = (xs[:, 0] * xs[:, 1]).sum() / count / (rms[0] * rms[1] + 1e-6)
+        features = [*rms, alignment, math.log(count) / 10]
+        features += [math.tanh(t / s) for s in (100.0, 1000.0, 10000.0)]
+        z = np.concatenate([features, state["h"][j]]) @ meta["tensor_lstm_kernel"]
+        z = z + meta["tensor_lstm_bias"]
+        i, f, gg, o = (z[q * units : (q + 1) * units] for q in range(4))
+        c_new[j] = _sigmoid(f) * state["c"][j] + _sigmoid(i) * np.tanh(gg)
+        h_new[j] = _sigmoid(o) * np.tanh(c_new[j])
+        head = h_new[j] @ meta["tensor_out_kernel"] + meta["tensor_out_bias"]
+        lr = base_learning_rate * math.exp(5 * math.tanh(head[0] / 5))
+        for row in range(xs.shape[0]):
+            inputs = np.concatenate([xs[row], head[1:]])
+            hidden = np.tanh(inputs @ meta["param_hidden_kernel"] + meta["param_hidden_bias"])
+            d, s = hidden @ meta["param_out_kernel"] + meta["param_out_bias"]
+            direction = min(max(xs[row, 1] + d, -10.0), 10.0)
+            updates[part.start + row] = -lr * direction * math.exp(2 * math.tanh(s / 2))
+    new_state = {"m_fast": m_fast, "m_slow": m_slow, "v": v, "h": h_new, "c": c_new, "step": t}
+    return updates, new_state

@@ -1,0 +1,184 @@
+"""`HierarchicalLSTM`: NumPy reference, Adam at initialization, meta-gradients, Keras use."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import numpy_hierarchical as ref
+from keras_l2l import LearnedOptimizer, MetaTrainer, TrainedRule, flat
+from keras_l2l.problems import Quadratic
+from keras_l2l.rules import HierarchicalLSTM
+
+SIZES = [6, 3, 0, 1, 10]  # includes an empty and a scalar variable
+
+
+def random_meta(rule, seed=0, scale=0.5):
+    """Meta-parameters with non-zero output layers, so every path of the rule matters."""
+    rng = np.random.default_rng(seed)
+    return {k: rng.normal(scale=scale, size=s) for k, s in rule.meta_param_shapes().items()}
+
+
+def tf_state(state, dtype):
+    return {k: tf.cast(v, dtype) if v.dtype.is_floating else v for k, v in state.items()}
+
+
+def test_matches_the_numpy_reference_over_several_steps():
+    rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01)
+    meta = random_meta(rule)
+    meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
+    state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5)
+    rng = np.random.default_rng(1)
+    for step in range(4):
+        grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
+        updates, state = rule(meta_tf, tf.constant(grads, tf.float32), state)
+        expected, expected_state = ref.hierarchical_rule(
+            meta, grads, expected_state, SIZES, 5, 0.01)
+        np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
+        assert np.abs(expected).max() > 1e-3
+        for key, ref_key in (("v", "v"), ("m_slow", "m_slow"), ("tensor_h", "h")):
+            np.testing.assert_allclose(state[key].numpy(), expected_state[ref_key],
+                                       rtol=2e-4, atol=1e-6, err_msg=f"{key} at step {step}")
+        assert float(state["step"]) == step + 1
+
+
+def test_untrained_rule_takes_adams_steps_in_keras():
+    """Zero output layers: `LearnedOptimizer` with the untrained rule trains like Keras' Adam."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 5)).astype(np.float32)
+    y = (x @ rng.normal(size=(5, 1))).astype(np.float32)
+    weights = []
+    for optimizer in (LearnedOptimizer(rule=HierarchicalLSTM(base_learning_rate=0.01)),
+                      keras.optimizers.Adam(0.01, epsilon=1e-8)):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh"),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer=optimizer, loss="mse")
+        model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    moved = max(np.abs(a).max() for a in weights[0])
+    assert moved > 0
+    for learned, adam in zip(*weights):
+        np.testing.assert_allclose(learned, adam, rtol=1e-4, atol=1e-5)
+
+
+def test_second_order_meta_gradient_matches_finite_differences():
+    """d(sum of losses over 3 steps on a quadratic)/d(meta), float64, vs central differences."""
+    rule = HierarchicalLSTM(tensor_units=3, context_units=2, hidden_units=3, base_learning_rate=0.05)
+    meta0 = random_meta(rule, seed=2, scale=0.3)
+    sizes = [4, 2]
+    rng = np.random.default_rng(3)
+    w = tf.constant(rng.normal(size=(6, 6)))
+    target = tf.constant(rng.normal(size=6))
+
+    def meta_loss(meta):
+        theta = tf.constant(rng_theta, tf.float64)
+        state, total = tf_state(rule.initial_state(sizes), tf.float64), 0.0
+        for _ in range(3):
+            with tf.GradientTape() as inner:
+                inner.watch(theta)
+                loss = tf.reduce_sum(tf.square(tf.linalg.matvec(w, theta) - target))
+            updates, state = rule(meta, inner.gradient(loss, theta), state)
+            theta = theta + updates
+            total += tf.reduce_sum(tf.square(tf.linalg.matvec(w, theta) - target))
+        return total
+
+    rng_theta = rng.normal(size=6)
+    variables = {k: tf.constant(v) for k, v in meta0.items()}
+    with tf.GradientTape() as tape:
+        tape.watch(variables)
+        loss = meta_loss(variables)
+    grads = tape.gradient(loss, variables)
+    eps = 1e-6
+    checked = 0
+    for name, value in meta0.items():
+        for index in {tuple(rng.integers(s) for s in value.shape) for _ in range(2)}:
+            plus, minus = dict(meta0), dict(meta0)
+            plus[name], minus[name] = value.copy(), value.copy()
+            plus[name][index] += eps
+            minus[name][index] -= eps
+            fd = (float(meta_loss(plus)) - float(meta_loss(minus))) / (2 * eps)
+            got = float(grads[name].numpy()[index])
+            assert abs(got - fd) <= 1e-5 * max(1.0, abs(fd)), (name, index, got, fd)
+            checked += 1
+    assert checked >= len(meta0)
+
+
+def test_per_parameter_state_is_at_most_24_bytes():
+    state = HierarchicalLSTM().initial_state([1000, 24])
+    rule = HierarchicalLSTM()
+    per_coordinate = sum(
+        v.dtype.size for k, v in state.items() if rule.state_kind(k) == "coordinate"
+    )
+    assert per_coordinate == 16  # three float32 moments and an int32 variable index
+    assert per_coordinate <= 24
+
+
+def test_keras_optimizer_keeps_per_variable_state_of_frozen_variables(tmp_path):
+    """A variable without a gradient keeps its value, moments and per-tensor LSTM state."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    variables = model.trainable_variables
+    opt = LearnedOptimizer(rule=HierarchicalLSTM(tensor_units=4), state_dtype="bfloat16")
+    opt.set_meta_weights(random_meta(opt.rule, seed=5, scale=0.3))
+    rng = np.random.default_rng(0)
+    grads = [tf.constant(rng.normal(size=v.shape), tf.float32) for v in variables]
+    opt.apply(grads, variables)
+    frozen = [v.numpy() for v in variables]
+    state = opt.rule_state()
+    opt.apply(grads[:2], variables[:2])  # the last Dense gets no gradient
+    after = opt.rule_state()
+    assert np.array_equal(variables[2].numpy(), frozen[2])
+    assert not np.array_equal(variables[0].numpy(), frozen[0])
+    np.testing.assert_array_equal(after["tensor_h"][2:], state["tensor_h"][2:])
+    assert not np.array_equal(after["tensor_h"][:2], state["tensor_h"][:2])
+    assert float(after["step"]) == 2.0
+    stored = {v.name: v.dtype for v in opt.variables}
+    assert stored["state_v"] == "bfloat16" and stored["state_tensor_h"] == "float32"
+    assert stored["state_tensor_index"] == "int32"
+
+
+def test_saved_model_continues_exactly(tmp_path):
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    y = np.sin(x).sum(axis=1, keepdims=True)
+    rule = HierarchicalLSTM(tensor_units=4)
+    trained = TrainedRule(rule, random_meta(rule, seed=4, scale=0.2))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer=LearnedOptimizer.from_preset(trained), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.optimizer.get_config()["rule"]["class_name"] == "HierarchicalLSTM"
+    for m in (model, loaded):
+        m.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_meta_training_lowers_held_out_loss():
+    problem = Quadratic(num_problems=16)
+    start = TrainedRule.untrained(HierarchicalLSTM(base_learning_rate=1e-3))
+    trainer = MetaTrainer(start, problem, horizon=20, unroll=10, validation_every=10,
+                          validation_runs=4, meta_optimizer=keras.optimizers.Adam(3e-2),
+                          log_loss=True)
+    before = trainer.validate()
+    trainer.fit(40, verbose=0)
+    after = float(trainer.best_validation.numpy())
+    assert after < 0.7 * before, (before, after)
+    changed = trainer.trained_rule().meta_params["tensor_out_kernel"]
+    assert np.abs(changed).max() > 0
+
+
+@pytest.mark.parametrize("bad", [dict(tensor_units=0), dict(hidden_units=2.5),
+                                 dict(base_learning_rate=0.0)])
+def test_bad_arguments(bad):
+    with pytest.raises(ValueError):
+        HierarchicalLSTM(**bad)
+
+
+def test_flat_layout_matches_the_variables():
+    """`tensor_index` maps each coordinate of the flat vector to its variable."""
+    shapes = [(2, 3), (3,), (), (0, 4)]
+    index = HierarchicalLSTM().initial_state(flat.sizes_of(shapes))["tensor_index"].numpy()
+    np.testing.assert_array_equal(index, [0] * 6 + [1] * 3 + [2])
