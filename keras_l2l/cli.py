@@ -129,6 +129,8 @@ def _add_meta_train(commands):
     add("--curriculum", type=_horizons, default=None,
         help="comma-separated increasing horizons, e.g. 100,200,500,1000; --epochs is then per stage")
     add("--unroll", type=int, default=20)
+    add("--tasks-per-step", type=int, default=1,
+        help="problems run together in each meta-step (fixed consecutive groups of --problem)")
     add("--lr", type=float, default=1e-3, help="meta learning rate (Adam)")
     add("--seed", type=int, default=0)
     add("--out", required=True, help="preset directory to write")
@@ -186,6 +188,7 @@ def _meta_train(args, command):
         imitation_prob=args.imitation_prob, imitation_rule=Adam(args.imitation_lr),
         validation_every=args.validation_every, validation_runs=args.validation_runs,
         validation_metric=args.validation_metric, log_dir=args.log_dir, seed=args.seed,
+        tasks_per_step=args.tasks_per_step,
     )
     best = trained.provenance["best_validation_loss"]
     print(f"Saved preset to {args.out} (best validation loss {best}).")

@@ -560,3 +560,29 @@ def test_training_that_only_gets_worse_keeps_the_starting_meta_parameters():
     assert min(v for v in history["val_loss"]) > initial
     for got, want in zip(meta_values(optimizer), start):
         np.testing.assert_array_equal(got, want)
+
+
+def test_several_tasks_per_meta_step_average_their_meta_gradients():
+    """A group's meta-step is the mean of its tasks' meta-gradients, in one compiled call."""
+    a, b = Quadratic(dim=3, num_problems=2), ShiftingQuadratic(dim=2, num_problems=3)
+    start = TrainedRule(CoordinatewiseLSTM(units=3, num_layers=1),
+                        CoordinatewiseLSTM(units=3, num_layers=1).init_meta_params(4))
+
+    def change(problems, epoch, **kwargs):
+        trainer = MetaTrainer(start, problems, horizon=3, unroll=3, validation_every=0,
+                              meta_optimizer=keras.optimizers.SGD(1.0), **kwargs)
+        logs = trainer.train_epoch(epoch)
+        assert logs["bad_steps"] == 0
+        after = meta_values(trainer)
+        return [x - y for x, y in zip(after, [np.array(v, np.float64)
+                                              for v in start.meta_params.values()])], trainer
+
+    alone_a, _ = change([a], 0)  # run seed TRAINING_SEED_BASE
+    alone_b, _ = change([b], 1)  # run seed TRAINING_SEED_BASE + 1
+    together, trainer = change([a, b], 0, tasks_per_step=2)
+    expected = [(x + y) / 2 for x, y in zip(alone_a, alone_b)]
+    assert rel_error(together, expected) < 1e-4
+    trainer.train_epoch(1)
+    assert len(trainer._truncations) == 1  # one compiled call serves every epoch
+    with pytest.raises(ValueError, match="tasks_per_step"):
+        MetaTrainer(start, [a, b], horizon=3, unroll=3, tasks_per_step=3)

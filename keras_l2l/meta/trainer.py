@@ -36,6 +36,10 @@ class MetaTrainer:
             `init_meta_params(seed)`), or a `LearnedOptimizer`, whose
             meta-weights are then set to the result at the end of every `fit`.
         problems: a `Problem` or a list of them (one is drawn per epoch).
+        tasks_per_step: with several problems, each meta-step runs this many
+            (consecutive problems of the list form fixed groups; one group is
+            drawn per epoch) in one compiled call and averages their
+            meta-losses, for a lower-variance meta-gradient over a task family.
         horizon, unroll: optimizee steps per run and per truncation.
         meta_optimizer: a Keras optimizer (default Adam 1e-3).
         meta_loss: "uniform" (paper), "final", "exponential" or a callable
@@ -82,6 +86,7 @@ class MetaTrainer:
         max_bad_steps=10,
         imitation_prob=0.0,
         imitation_rule=None,
+        tasks_per_step=1,
         seed=0,
         jit_compile=False,
     ):
@@ -92,6 +97,8 @@ class MetaTrainer:
         self.start, self.optimizer = _starting_point(start, seed)
         self.rule = self.start.rule
         self.problems = list(problems) if isinstance(problems, (list, tuple)) else [problems]
+        self.tasks_per_step = int(tasks_per_step)
+        self.groups = _groups(self.problems, self.tasks_per_step)
         self.horizon, self.unroll = int(horizon), int(unroll)
         self.weights = meta_loss_weights(meta_loss, self.horizon)
         self.log_loss, self.second_order = log_loss, second_order
@@ -135,28 +142,38 @@ class MetaTrainer:
 
     # -- one truncation -------------------------------------------------------
 
-    def _truncation_fn(self, problem, imitate=False):
-        """The compiled truncation for `problem` (traced once per problem and mode).
+    def _truncation_fn(self, group, imitate=False):
+        """The compiled truncation for a group of problems (traced once per group and mode).
 
-        It runs `unroll` optimizee steps under a tape, then applies the
-        meta-gradient unless the meta-loss or its gradient is not finite.
+        It runs `unroll` optimizee steps of every problem in the group under
+        one tape, then applies the gradient of their mean meta-loss unless it
+        or the meta-loss is not finite. Arguments and results other than
+        `start` and `weights` are lists with one entry per problem.
         """
-        key = (id(problem), imitate)
+        key = (tuple(id(problem) for problem in group), imitate)
         if key not in self._truncations:
             meta = {k: v.value for k, v in self.meta_variables.items()}
 
             @tf.function(jit_compile=self.jit_compile)
             def truncation(params, state, teacher_state, seed, start, weights, scale):
+                carried, meta_losses, losses = [], [], []
                 with tf.GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch(list(meta.values()))
-                    params, state, teacher_state, meta_loss, losses = self._unroll(
-                        problem, imitate, meta, params, state, teacher_state,
-                        seed, start, weights, scale,
-                    )
+                    for i, problem in enumerate(group):
+                        *run, meta_loss, run_losses = self._unroll(
+                            problem, imitate, meta, params[i], state[i], teacher_state[i],
+                            seed[i], start, weights, scale[i],
+                        )
+                        carried.append(run)
+                        meta_losses.append(meta_loss)
+                        losses.append(tf.reduce_mean(run_losses))
+                    meta_loss = tf.add_n(meta_losses) / len(group)
                 ok, grad_norm = self._apply_meta_gradient(
                     meta_loss, tape.gradient(meta_loss, list(meta.values()))
                 )
-                return params, state, teacher_state, meta_loss, tf.reduce_mean(losses), grad_norm, ok
+                params, state, teacher_state = (list(values) for values in zip(*carried))
+                return params, state, teacher_state, meta_loss, tf.add_n(losses) / len(group), \
+                    grad_norm, ok
 
             self._truncations[key] = truncation
         return self._truncations[key]
@@ -219,26 +236,34 @@ class MetaTrainer:
     # -- runs -----------------------------------------------------------------
 
     def _run_setup(self, epoch):
-        """(problem, seed, params, scale, imitate) of run `epoch`, deterministic in (seed, epoch)."""
+        """`(group, seeds, params, scales, imitate)` of epoch `epoch`, deterministic in (seed, epoch).
+
+        Lists hold one entry per problem of the group; run seeds are
+        consecutive, `epoch * tasks_per_step + i`, after the trainer's base.
+        """
         rng = np.random.default_rng([self.seed, int(epoch)])
-        problem = self.problems[int(rng.integers(len(self.problems)))]
-        run_seed = TRAINING_SEED_BASE + self.seed * 10_000_000 + int(epoch)
-        params = flat.flatten(problem.init_params(run_seed))
-        scale = tf.ones_like(params)
-        if self.random_scaling > 0:
-            r = self.random_scaling
-            scale = tf.exp(tf.constant(rng.uniform(-r, r, params.shape), tf.float32))
+        group = self.groups[int(rng.integers(len(self.groups)))]
+        first = TRAINING_SEED_BASE + self.seed * 10_000_000 + int(epoch) * self.tasks_per_step
+        seeds, params, scales = [], [], []
+        for i, problem in enumerate(group):
+            initial = flat.flatten(problem.init_params(first + i))
+            scale = tf.ones_like(initial)
+            if self.random_scaling > 0:
+                r = self.random_scaling
+                scale = tf.exp(tf.constant(rng.uniform(-r, r, initial.shape), tf.float32))
+            seeds.append(tf.constant(first + i, tf.int64))
+            params.append(initial / scale)
+            scales.append(scale)
         imitate = bool(rng.random() < self.imitation_prob)
-        return problem, run_seed, params / scale, scale, imitate
+        return group, seeds, params, scales, imitate
 
     def train_epoch(self, epoch):
-        """One meta-training run; returns its logs."""
-        problem, run_seed, params, scale, imitate = self._run_setup(epoch)
-        truncation = self._truncation_fn(problem, imitate)
-        sizes = flat.sizes_of(problem.shapes())
-        state = self.rule.initial_state(sizes)
-        teacher_state = self.imitation_rule.initial_state(sizes) if imitate else {}
-        seed = tf.constant(run_seed, tf.int64)
+        """One meta-training run of each problem in the epoch's group; returns its logs."""
+        group, seed, params, scale, imitate = self._run_setup(epoch)
+        truncation = self._truncation_fn(group, imitate)
+        sizes = [flat.sizes_of(problem.shapes()) for problem in group]
+        state = [self.rule.initial_state(s) for s in sizes]
+        teacher_state = [self.imitation_rule.initial_state(s) if imitate else {} for s in sizes]
         meta_losses, losses, norms, bad = [], [], [], 0
         for k in range(self.horizon // self.unroll):
             start = k * self.unroll
@@ -387,6 +412,16 @@ class MetaTrainer:
         with self.writer.as_default(step=epoch):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)
+
+
+def _groups(problems, size):
+    """Consecutive problems in fixed groups of `size` (the last may be smaller)."""
+    if not 1 <= size <= len(problems):
+        raise ValueError(
+            f"tasks_per_step must be between 1 and the number of problems "
+            f"({len(problems)}), got {size}."
+        )
+    return [tuple(problems[i : i + size]) for i in range(0, len(problems), size)]
 
 
 def _starting_point(start, seed):
