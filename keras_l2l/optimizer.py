@@ -242,7 +242,10 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         """Run the rule once, then write its new state and its updates."""
         state = self.rule_state()
         meta_params = {k: v.value for k, v in self._meta_variables.items()}
-        updates, new_state = self.rule(meta_params, flat_grads, state)
+        extra = ()
+        if self.rule.needs_params:  # e.g. decoupled weight decay
+            extra = (flat.flatten([v.value for v in self._trainable_variables]),)
+        updates, new_state = self.rule(meta_params, flat_grads, state, *extra)
         updates = updates * tf.cast(learning_rate, tf.float32)
         if masks["coordinate"] is not None:  # variables without a gradient stay put
             updates = tf.where(masks["coordinate"], updates, 0.0)

@@ -24,13 +24,16 @@ def optimizee_step(rule, problem, shapes, meta_params, params, state, seed, step
 
     The loss and flat gradient are taken on the batch of `(seed, step)`;
     `stop_gradient` hides the gradient's dependence on the meta-parameters
-    from a meta-gradient (the paper's first-order approximation).
+    from a meta-gradient (the paper's first-order approximation). A rule with
+    `needs_params` also gets `params`, the stored (unscaled) vector, as the
+    gradient is with respect to it.
     """
     batch = problem.batch(seed, step)
     loss, grads = loss_and_flat_grad(problem, params, shapes, batch, scale)
     if stop_gradient:
         grads = tf.stop_gradient(grads)
-    updates, state = rule(meta_params, grads, state)
+    extra = (params,) if rule.needs_params else ()
+    updates, state = rule(meta_params, grads, state, *extra)
     return loss, grads, updates, state
 
 

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from keras_l2l import LearnedOptimizer, flat
-from keras_l2l.rules import CoordinatewiseLSTM
+from keras_l2l.rules import AdamW, CoordinatewiseLSTM
 
 # The hand-set rule below outputs -SIGN_C * sign(g) (see `sign_sgd_meta`).
 SIGN_C = 0.1 * math.tanh(1.0)
@@ -173,6 +173,19 @@ def test_apply_equals_fused_rule_call_over_two_steps():
         for key in state:
             np.testing.assert_allclose(got_state[key].numpy(), state[key].numpy(), atol=1e-6)
         assert int(opt.iterations.numpy()) == step + 1
+
+
+def test_rule_needing_params_gets_the_variables_as_keras_adamw_does():
+    """AdamW's decoupled decay reads the variables: the fused step passes them, flattened."""
+    ours_model, keras_model = conv_model(), conv_model()
+    ours = LearnedOptimizer(rule=AdamW(0.05))
+    reference = keras.optimizers.AdamW(0.05)
+    for step in range(3):
+        grads = random_grads(ours_model.trainable_variables, seed=step)
+        ours.apply(grads, ours_model.trainable_variables)
+        reference.apply(grads, keras_model.trainable_variables)
+    for got, want in zip(ours_model.trainable_variables, keras_model.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6)
 
 
 def test_one_rule_call_per_step_eager_and_fit():

@@ -15,7 +15,14 @@ class UpdateRule:
     Hand-written rules (SGD, Adam) take their learning rate as their only
     meta-parameter, so learned and baseline rules run through the same
     compiled loops unchanged, and a learning-rate grid needs no retracing.
+
+    A rule that also needs the parameters themselves (decoupled weight decay)
+    sets `needs_params = True` and is called as
+    `rule(meta_params, grads, state, params)`, `params` being the flat
+    parameter vector before the update; the others never pay for building it.
     """
+
+    needs_params = False
 
     def init_meta_params(self, seed=0):
         """Initial meta-parameters, deterministic in `seed`: `{name: tensor}`."""

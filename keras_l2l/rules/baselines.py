@@ -129,10 +129,37 @@ class Adam(_LearningRateRule):
         }
 
 
+@register_rule
+class AdamW(Adam):
+    """`keras.optimizers.AdamW()`: decoupled weight decay, then the Adam step.
+
+    Keras first shrinks each variable by `lr * weight_decay * var`, then adds
+    the Adam update (which does not depend on the variable), so the update is
+    `-lr * weight_decay * params + adam_update`. The decay needs the
+    parameters, hence `needs_params`.
+    """
+
+    needs_params = True
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+        self.weight_decay = float(weight_decay)
+
+    def __call__(self, meta_params, grads, state, params):
+        update, state = super().__call__(meta_params, grads, state)
+        decay = params * (meta_params["learning_rate"] * self.weight_decay)
+        return update - decay, state
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
 BASELINES = {
     "sgd": SGD,
     "momentum": Momentum,
     "nag": Nesterov,
     "rmsprop": RMSprop,
     "adam": Adam,
+    "adamw": AdamW,
 }
