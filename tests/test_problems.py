@@ -17,6 +17,7 @@ from keras_l2l.problems import (
     Quadratic,
     get_problem,
 )
+from keras_l2l.problems.keras_problem import noise_states
 from keras_l2l.problems.mlp import load_split
 
 # --------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def test_keras_problem_matches_calling_the_model(which):
     loss_fn = keras.losses.get(loss_name)
     for step in range(2):
         batch = problem.batch(3, step)
-        xb, yb = batch
+        xb, yb, _ = batch
         assert xb.shape[0] == 16
         params = [v.value for v in model.trainable_variables]
         with tf.GradientTape() as tape:
@@ -214,6 +215,41 @@ def test_keras_problem_full_batch_only_without_random_layers(middle, random_laye
         assert random_layers in problem.full_batch_skip_reason
 
 
+def dropout_problem():
+    """Two dropout layers of the same shape after the inputs, then a linear readout."""
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dropout(0.5),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    return KerasProblem(model, "mse", *toy_data("regression"), batch_size=16)
+
+
+def test_keras_problem_dropout_draws_a_fresh_mask_per_seed_and_step():
+    problem = dropout_problem()
+    params = problem.init_params(0)
+    x = tf.ones((16, 6))
+    outputs = {
+        (seed, step): problem.predict(params, x, problem.batch(seed, step)[2]).numpy()
+        for seed, step in [(0, 0), (0, 1), (1, 0), (1, 1)]
+    }
+    assert np.array_equal(outputs[0, 0], problem.predict(params, x, problem.batch(0, 0)[2]))
+    pairs = [(a, b) for a in outputs for b in outputs if a < b]
+    assert all(not np.array_equal(outputs[a], outputs[b]) for a, b in pairs)
+    # Inside a compiled loop too: the mask follows the step tensor.
+    compiled = tf.function(lambda step: problem.predict(params, x, problem.batch(0, step)[2]))
+    np.testing.assert_array_equal(compiled(tf.constant(1)), outputs[0, 1])
+
+
+def test_keras_problem_dropout_eval_is_reproducible_per_seed():
+    problem = dropout_problem()
+    params = problem.init_params(0)
+    first = float(problem.eval_loss(params, 3))
+    assert float(problem.eval_loss(params, 3)) == first
+    assert float(tf.function(problem.eval_loss)(params, tf.constant(3))) == pytest.approx(first)
+    assert float(problem.eval_loss(params, 4)) != first
+    # The two same-shaped dropout layers draw different masks.
+    states = noise_states(problem.batch(0, 0)[2], 2).numpy()
+    assert not np.array_equal(states[0], states[1])
+
+
 # --------------------------------------------------------------------------
 # Quadratic.
 # --------------------------------------------------------------------------
@@ -311,7 +347,7 @@ def test_mlp_init_options_are_seeded(mnist_mlp, data_dir):
     with pytest.raises(ValueError, match="init"):
         MLP("mnist", init="he", data_dir=data_dir)
     with pytest.raises(ValueError, match="activation"):
-        MLP("mnist", activation="gelu", data_dir=data_dir)
+        MLP("mnist", activation="softplus", data_dir=data_dir)
 
 
 @pytest.mark.parametrize(
@@ -370,7 +406,7 @@ def test_convnet_on_mnist(data_dir):
     assert problem.loss_label == "cross-entropy (nats)" and problem.full_batch_skip_reason is None
     assert problem.model.output_shape == (None, 10)
     assert problem.model.input_shape == (None, 28, 28, 1)
-    x, y = problem.batch(0, 0)
+    x, y, _ = problem.batch(0, 0)
     assert x.shape == (8, 28, 28, 1) and y.shape == (8,)
     _, loss, grads = one_loss_and_grad(problem)
     assert math.isfinite(float(loss)) and 1.0 < float(loss) < 5.0

@@ -32,9 +32,16 @@ class KerasProblem(Problem):
     Layers such as batch norm run in training mode (batch statistics), also
     for the evaluation loss, which is over the whole training data; that loss
     is deterministic, so full-batch methods apply, unless a layer draws random
-    numbers (dropout, noise, random augmentation). `loss_label` is the loss's name.
-    `test_data=(x, y)` and `metric` (a function `(y_true, y_pred) -> per-example
-    score`, default accuracy for integer labels) give the test metric.
+    numbers (dropout, noise, random augmentation). Such layers get fresh
+    random numbers at every (seed, step): `batch` returns `(x, y, noise_key)`
+    and the key replaces the layers' seed-generator states (else every step
+    would reuse the model's one frozen dropout mask); `eval_loss` and
+    `test_metric` use one fixed draw per seed, so they stay reproducible.
+    `loss_label` is the loss's name. `test_data=(x, y)` and `metric` (a
+    function `(y_true, y_pred) -> per-example score`, default accuracy for
+    integer labels) give the test metric. `inputs`, if given, maps a batch of
+    stored `x` to the model's inputs inside the graph (e.g. splitting images
+    into the two inputs of a two-branch model).
     """
 
     def __init__(
@@ -47,6 +54,7 @@ class KerasProblem(Problem):
         test_data=None,
         metric="accuracy",
         name="keras_model",
+        inputs=None,
     ):
         if not model.built:
             raise ValueError("Build the model (call it once or give it an Input) first.")
@@ -62,12 +70,15 @@ class KerasProblem(Problem):
         self.metric = _accuracy if metric == "accuracy" else metric
         self.name = name
         self.eval_set = f"full training data ({x.shape[0]} examples)"
+        self.inputs = inputs or (lambda x: x)
         self.non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
+        self._noise_slots = _seed_state_slots(model)
         self.loss_label = _loss_name(self.loss_fn)
         random_layers = ", ".join(_random_layers(model))
         self.full_batch_skip_reason = (
-            f"the model has layers that draw random numbers ({random_layers}), "
-            "so its eval_loss is not a deterministic full-batch loss"
+            f"the model has layers that draw random numbers ({random_layers}), so its "
+            "loss is random; eval_loss fixes one draw per seed, which a full-batch method "
+            "would fit instead of the model's loss"
             if random_layers
             else None
         )
@@ -89,21 +100,30 @@ class KerasProblem(Problem):
     def shapes(self):
         return [tuple(v.shape) for v in self.model.trainable_variables]
 
-    def predict(self, params, x):
-        y_pred, _ = self.model.stateless_call(params, self.non_trainable, x, training=True)
+    def predict(self, params, x, noise_key):
+        """The model's training-mode output; random layers draw from `noise_key`."""
+        non_trainable = list(self.non_trainable)
+        if self._noise_slots:
+            states = noise_states(noise_key, len(self._noise_slots))
+            for row, slot in enumerate(self._noise_slots):
+                non_trainable[slot] = tf.cast(states[row], non_trainable[slot].dtype)
+        y_pred, _ = self.model.stateless_call(
+            params, non_trainable, self.inputs(x), training=True
+        )
         return y_pred
 
     def batch(self, seed, step):
         idx = sample_indices(seed, step, self.batch_size, self.x_train.shape[0])
-        return tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
+        return tf.gather(self.x_train, idx), tf.gather(self.y_train, idx), noise_key(seed, step)
 
     def loss(self, params, batch):
-        x, y = batch
-        return tf.reduce_mean(self.loss_fn(y, self.predict(params, x)))
+        x, y, key = batch
+        return tf.reduce_mean(self.loss_fn(y, self.predict(params, x, key)))
 
     def eval_loss(self, params, seed):
+        key = noise_key(seed, EVAL_STEP)
         return batched_mean(
-            lambda x, y: self.loss_fn(y, self.predict(params, x)),
+            lambda x, y: self.loss_fn(y, self.predict(params, x, key)),
             self.x_train,
             self.y_train,
         )
@@ -112,7 +132,37 @@ class KerasProblem(Problem):
         if self.test_data is None:
             return None
         x, y = self.test_data
-        return batched_mean(lambda a, b: self.metric(b, self.predict(params, a)), x, y)
+        key = noise_key(seed, EVAL_STEP)
+        return batched_mean(lambda a, b: self.metric(b, self.predict(params, a, key)), x, y)
+
+
+#: The step whose noise `eval_loss` and `test_metric` use (training steps are >= 0).
+EVAL_STEP = -1
+_NOISE_SALT = 0x5EED  # keeps the noise apart from the batch indices drawn from (seed, step)
+
+
+def noise_key(seed, step):
+    """The int64 key of the random layers' draws at (seed, step)."""
+    return tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)])
+
+
+def noise_states(key, count):
+    """`count` seed-generator states `[count, 2]` derived from `key`, one per generator.
+
+    Distinct rows, so two dropout layers of the same shape draw different masks.
+    """
+    keys = tf.random.split(tf.random.fold_in(key, _NOISE_SALT), count)
+    return tf.cast(keys, tf.int64)
+
+
+def _seed_state_slots(model):
+    """Positions in `model.non_trainable_variables` of the layers' seed-generator states."""
+    states = {
+        id(generator.state)
+        for layer in model._flatten_layers()
+        for generator in layer._seed_generators
+    }
+    return [i for i, v in enumerate(model.non_trainable_variables) if id(v) in states]
 
 
 def _loss_name(loss_fn):
