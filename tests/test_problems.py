@@ -215,6 +215,19 @@ def test_keras_problem_full_batch_only_without_random_layers(middle, random_laye
         assert random_layers in problem.full_batch_skip_reason
 
 
+def test_keras_problem_eval_loss_of_image_outputs_is_on_the_minibatch_scale():
+    """MSE of images keeps the pixel axes; eval_loss averages them, as the minibatch loss does."""
+    x = np.random.default_rng(0).uniform(size=(12, 4, 4, 1)).astype(np.float32)
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(1, 3, padding="same")])
+    problem = KerasProblem(model, "mse", x, x, batch_size=12)
+    params = problem.init_params(0)
+    whole = problem.loss(params, (tf.constant(x), tf.constant(x), problem.batch(0, 0)[2]))
+    assert float(problem.eval_loss(params, 0)) == pytest.approx(float(whole), rel=1e-5)
+    scalar = KerasProblem(model, keras.losses.MeanSquaredError(), x, x)
+    with pytest.raises(ValueError, match="one value per example"):
+        scalar.eval_loss(params, 0)
+
+
 def dropout_problem():
     """Two dropout layers of the same shape after the inputs, then a linear readout."""
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dropout(0.5),

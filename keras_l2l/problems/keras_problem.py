@@ -118,12 +118,25 @@ class KerasProblem(Problem):
 
     def loss(self, params, batch):
         x, y, key = batch
-        return tf.reduce_mean(self.loss_fn(y, self.predict(params, x, key)))
+        return tf.reduce_mean(self.per_example_loss(params, x, y, key))
+
+    def per_example_loss(self, params, x, y, noise_key):
+        """One loss per example: a loss that keeps more axes (MSE of images) is averaged over them.
+
+        So the full-data mean in `eval_loss` is on the same scale as the minibatch `loss`.
+        """
+        losses = self.loss_fn(y, self.predict(params, x, noise_key))
+        if losses.shape.rank == 0:
+            raise ValueError(
+                f"The loss {self.loss_label!r} returned a scalar; KerasProblem needs one value "
+                "per example: pass a loss name, a function, or a Loss with reduction=None."
+            )
+        return tf.reduce_mean(tf.reshape(losses, [tf.shape(losses)[0], -1]), axis=1)
 
     def eval_loss(self, params, seed):
         key = noise_key(seed, EVAL_STEP)
         return batched_mean(
-            lambda x, y: self.loss_fn(y, self.predict(params, x, key)),
+            lambda x, y: self.per_example_loss(params, x, y, key),
             self.x_train,
             self.y_train,
         )
