@@ -5,6 +5,8 @@ Every optimizer starts each evaluation seed from the same
 run through the shared rollout (`keras_l2l.rollout.make_rollout`).
 """
 
+import hashlib
+
 import keras
 import numpy as np
 
@@ -46,13 +48,15 @@ def load_rule(spec):
 
 
 def evaluate(
-    learned, problem, steps, seeds, baselines=DEFAULT_BASELINES, tuning_seeds=3, verbose=1
+    learned, problem, steps, seeds, baselines=DEFAULT_BASELINES, tuning_seeds=3, verbose=1,
+    grid=tuning.LEARNING_RATE_GRID,
 ):
     """The results dict (the results.json contract) for `learned`, a `TrainedRule`.
 
     `seeds` is a count K (seeds 0..K-1) or a list of seeds; `baselines` names
     from `DEFAULT_BASELINES`; `tuning_seeds` is how many seeds (from
-    `tuning.TUNING_SEED_OFFSET` on) tune each baseline's learning rate. L-BFGS
+    `tuning.TUNING_SEED_OFFSET` on) tune each baseline's learning rate over
+    `grid` (e.g. `tuning.GRIDS["coarse"]`). L-BFGS
     runs where the problem allows it (`Problem.full_batch_skip_reason`); else
     `results["skipped"]["lbfgs"]` says why. Non-finite values stay float inf/NaN
     here (`write_report` writes them as null); seeds whose final loss is
@@ -64,7 +68,7 @@ def evaluate(
     first_order, tune = _check_settings(baselines, seeds, tuning_seeds)
     skipped = _skipped(problem, baselines)
     use_lbfgs = "lbfgs" in baselines and "lbfgs" not in skipped
-    runs_total = len(first_order) * len(tuning.LEARNING_RATE_GRID) * len(tune)
+    runs_total = len(first_order) * len(grid) * len(tune)
     runs_total += (1 + len(first_order) + use_lbfgs) * len(seeds)
     progbar = keras.utils.Progbar(runs_total, verbose=verbose, unit_name="run")
     on_run = lambda: progbar.add(1)  # noqa: E731
@@ -75,7 +79,7 @@ def evaluate(
     tuning_starts = runs.initial_params(problem, tune)
     tuned = {  # name: (learning rate, mean final loss per grid value)
         name: tuning.tune_learning_rate(rollouts[name], final_loss, tuning_starts, steps,
-                                        on_run=on_run)
+                                        grid=grid, on_run=on_run)
         for name in first_order
     }
     meta = {name: runs.learning_rate_params(rate) for name, (rate, _) in tuned.items()}
@@ -86,7 +90,7 @@ def evaluate(
     if use_lbfgs:
         runners["lbfgs"] = _lbfgs_runner(problem, starts, steps)
     records = _run_seeds(runners, seeds, (final_loss, test_metric), on_run)
-    return _results(learned, problem, steps, seeds, records, tuned, tune, skipped)
+    return _results(learned, problem, steps, seeds, records, tuned, (tune, grid), skipped)
 
 
 def _check_settings(baselines, seeds, tuning_seeds):
@@ -150,10 +154,10 @@ def _run_seeds(runners, seeds, scores, on_run):
     return records
 
 
-def _results(learned, problem, steps, seeds, records, tuned, tune, skipped):
+def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skipped):
     """The results dict from the finished runs (see `evaluate`)."""
     rates = {"learned": 1.0, **{name: rate for name, (rate, _) in tuned.items()}}
-    grid = tuning.LEARNING_RATE_GRID
+    tune, grid = tune_and_grid
     results = {
         "problem": problem.name,
         "steps": steps,
@@ -173,12 +177,22 @@ def _results(learned, problem, steps, seeds, records, tuned, tune, skipped):
         },
         "skipped": skipped,
         "learned_rule": {"class": type(learned.rule).__name__, "config": learned.rule.get_config()},
+        "learned_weights_sha256": weights_sha256(learned),
         "package_version": keras_l2l.__version__,
         "nulls": NULLS,
     }
     if learned.name is not None:
         results["learned_preset"] = learned.name
     return results
+
+
+def weights_sha256(learned):
+    """A fingerprint of a `TrainedRule`'s meta-parameters: results name the exact weights."""
+    digest = hashlib.sha256()
+    for name, value in learned.meta_params.items():
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(value, np.float32).tobytes())
+    return digest.hexdigest()
 
 
 class _Record:

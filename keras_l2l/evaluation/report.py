@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import numpy as np  # noqa: E402
 
+from keras_l2l.evaluation.tuning import describe_grid  # noqa: E402
+
 
 def write_report(results, out_dir, command=None):
     """Write `out_dir`/results.json, report.md and curves.png; returns `out_dir` as a Path.
@@ -19,13 +21,18 @@ def write_report(results, out_dir, command=None):
     Infinity literals: non-finite numbers are written as null.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     results = {**results, "command": command}
-    text = json.dumps(json_safe(results), indent=1, allow_nan=False)
-    (out_dir / "results.json").write_text(text + "\n")
+    write_json(results, out_dir / "results.json")
     (out_dir / "report.md").write_text(markdown(results))
     plot_curves(results, out_dir / "curves.png")
     return out_dir
+
+
+def write_json(value, path):
+    """Write `value` as indented JSON, non-finite numbers as null; creates the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(json_safe(value), indent=1, allow_nan=False)
+    path.write_text(text + "\n")
 
 
 def json_safe(value):
@@ -130,8 +137,8 @@ def _settings(results):
         f"- problem: `{results['problem']}`; loss: {results.get('loss_label', 'loss')}",
         f"- evaluation set: {results['eval_set']}",
         f"- steps: {results['steps']}; evaluation seeds: {results['seeds']}",
-        f"- tuning seeds: {tuning.get('seeds')}; learning-rate grid: 2^-12 .. 2^0 in steps "
-        f"of 2^0.5 ({len(tuning.get('grid', []))} values); choice: {tuning.get('criterion')}; "
+        f"- tuning seeds: {tuning.get('seeds')}; learning-rate grid: "
+        f"{describe_grid(tuning.get('grid') or [])}; choice: {tuning.get('criterion')}; "
         "\"grid edge\": the best rate is the grid's smallest or largest, so the optimum "
         "may lie outside it",
         "- lbfgs: full-batch L-BFGS-B (scipy, maxiter = steps); its curve is the full-batch "

@@ -7,9 +7,25 @@ from keras_l2l.evaluation import runs
 #: 2^-12 .. 2^0 in steps of 2^0.5 (25 values).
 LEARNING_RATE_GRID = tuple(float(2.0**e) for e in np.arange(-12.0, 0.25, 0.5))
 
+#: 2^-12 .. 2^0 in steps of 2^1 (13 values): half the tuning cost, for runs over many tasks.
+COARSE_GRID = LEARNING_RATE_GRID[::2]
+
+GRIDS = {"full": LEARNING_RATE_GRID, "coarse": COARSE_GRID}
+
 #: Tuning seeds start here: evaluation uses 0..K-1, meta-training validation
 #: 500_000+, meta-training 1_000_000+.
 TUNING_SEED_OFFSET = 10_000
+
+
+def describe_grid(grid):
+    """A grid in words, e.g. "2^-12 .. 2^0 in steps of 2^0.5 (25 values)"."""
+    exponents = np.log2(np.asarray(grid, np.float64))
+    steps = np.diff(exponents)
+    halves = np.allclose(exponents * 2, np.round(exponents * 2))
+    if len(grid) > 2 and halves and np.allclose(steps, steps[0]):
+        return (f"2^{exponents[0]:g} .. 2^{exponents[-1]:g} in steps of 2^{steps[0]:g} "
+                f"({len(grid)} values)")
+    return "{" + ", ".join(f"{rate:.4g}" for rate in grid) + "}"
 
 
 def tuning_seeds(count):
