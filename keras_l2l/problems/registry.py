@@ -3,6 +3,7 @@
 from keras_l2l.problems.conv import ConvNet
 from keras_l2l.problems.mlp import MLP
 from keras_l2l.problems.quadratic import Quadratic
+from keras_l2l.problems.suite_tasks import TASKS, build_task
 
 PROBLEMS = {
     "quadratic": lambda data_dir: Quadratic(),
@@ -23,18 +24,22 @@ MLP_PATTERN = "mlp/DATASET/HIDDEN/ACTIVATION/bBATCH"
 
 
 def get_problem(name, data_dir=None):
-    """The problem registered as `name` (see `PROBLEMS`), or an MLP spelled out by name.
+    """The problem registered as `name` (see `PROBLEMS`), an MLP spelled out by name,
+    or a held-out suite task `suite/TASK` (see `suite_tasks.SUITE`).
 
     `mlp/DATASET/HIDDEN/ACTIVATION/bBATCH`, e.g. `mlp/fashion_mnist/64-32/gelu/b32`;
     an empty HIDDEN (`mlp/mnist//sigmoid/b128`) is logistic regression.
     """
     if name.startswith("mlp/"):
         problem = _mlp_from_name(name, data_dir)
+    elif name.startswith("suite/"):
+        problem = build_task(name[len("suite/"):], data_dir)
     elif name in PROBLEMS:
         problem = PROBLEMS[name](data_dir)
     else:
         raise ValueError(
-            f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, or {MLP_PATTERN}."
+            f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, {MLP_PATTERN}, "
+            f"or suite/TASK with TASK one of {', '.join(TASKS)}."
         )
     problem.name = name
     return problem
