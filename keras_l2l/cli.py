@@ -15,6 +15,8 @@ import keras
 from keras_l2l import presets
 from keras_l2l.evaluation import DEFAULT_BASELINES, evaluate, load_rule, write_report
 from keras_l2l.evaluation.demo import run_demo
+from keras_l2l.evaluation.suite import SUITE_BASELINES, SUITES, check_settings, run_suite
+from keras_l2l.evaluation.tuning import GRIDS
 from keras_l2l.meta.export import meta_train_preset
 from keras_l2l.problems import get_problem
 from keras_l2l.rules import BASELINES, RULES, Adam, CoordinatewiseLSTM, deserialize_rule
@@ -50,7 +52,20 @@ def _baselines(text):
 
 
 def _horizons(text):
-    return [int(h) for h in text.split(",")]
+    """Comma-separated positive step counts, e.g. 200,1000,5000."""
+    try:
+        horizons = [int(h) for h in text.split(",")]
+    except ValueError:
+        horizons = []
+    if not horizons or min(horizons) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected positive step counts joined by commas, e.g. 200,1000; got {text!r}"
+        )
+    return horizons
+
+
+def _names(text):
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _add_data_dir(parser):
@@ -58,14 +73,17 @@ def _add_data_dir(parser):
                         help="offline dataset directory (default: $KERAS_L2L_DATA_DIR)")
 
 
-def _add_evaluation_flags(parser, steps=None, seeds=None, tuning_seeds=3, out=None):
+def _add_evaluation_flags(parser, steps=None, seeds=None, tuning_seeds=3, out=None,
+                          steps_type=int):
     """The flags `demo` and `evaluate` share; a None default makes a flag required."""
-    for flag, default, text in (
-        ("--steps", steps, "optimizee steps per run"),
-        ("--seeds", seeds, "evaluate on seeds 0..K-1"),
-        ("--tuning-seeds", tuning_seeds, "seeds per learning-rate grid value"),
+    for flag, kind, default, text in (
+        ("--steps", steps_type, steps, "optimizee steps per run" + (
+            "" if steps_type is int else "; with --suite, horizons joined by commas")),
+        ("--seeds", int, seeds, "evaluate on seeds 0..K-1"),
+        ("--tuning-seeds", int, tuning_seeds, "seeds per learning-rate grid value"),
     ):
-        parser.add_argument(flag, type=int, default=default, required=default is None, help=text)
+        parser.add_argument(flag, type=kind, default=default, required=default is None,
+                            help=text)
     parser.add_argument("--out", default=out, required=out is None, help="output directory")
     parser.add_argument("--baselines", type=_baselines, default=list(DEFAULT_BASELINES),
                         help=f"comma-separated subset of {','.join(DEFAULT_BASELINES)}")
@@ -97,22 +115,53 @@ def _add_evaluate(commands):
     parser = commands.add_parser(
         "evaluate",
         help="compare a learned optimizer with tuned baselines over seeds",
-        description="Writes OUT/results.json, OUT/report.md and OUT/curves.png.",
+        description="With --problem, writes OUT/results.json, OUT/report.md and "
+        "OUT/curves.png; with --suite, those for each task and horizon in "
+        "OUT/<task>/<steps>/, and OUT/summary.json, summary.md and suite.png "
+        "(rerun the same command to resume).",
     )
     parser.add_argument("--optimizer", required=True,
                         help="'untrained', a shipped preset name, or a preset directory")
-    parser.add_argument("--problem", required=True, help="a name from keras_l2l.problems.PROBLEMS")
-    _add_evaluation_flags(parser)
-    parser.set_defaults(run=_evaluate)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--problem", help="a name from keras_l2l.problems.PROBLEMS")
+    target.add_argument("--suite", choices=sorted(SUITES), help="a held-out task suite")
+    parser.add_argument("--tasks", type=_names, default=None,
+                        help="with --suite: comma-separated subset of its tasks")
+    parser.add_argument("--grid", choices=sorted(GRIDS), default="full",
+                        help="learning-rate grid: full = 2^-12..2^0 in steps of 2^0.5, "
+                        "coarse = steps of 2^1")
+    _add_evaluation_flags(parser, steps_type=_horizons)
+    parser.set_defaults(run=_evaluate, baselines=None, parser=parser)
 
 
 def _evaluate(args, command):
+    if args.suite is not None:
+        return _evaluate_suite(args, command)
+    if args.tasks is not None:
+        args.parser.error("--tasks needs --suite")
+    if len(args.steps) != 1:
+        args.parser.error("--problem takes one --steps value; several horizons need --suite")
     results = evaluate(
-        load_rule(args.optimizer), get_problem(args.problem, args.data_dir), args.steps,
-        args.seeds, baselines=args.baselines, tuning_seeds=args.tuning_seeds,
+        load_rule(args.optimizer), get_problem(args.problem, args.data_dir), args.steps[0],
+        args.seeds, baselines=args.baselines or DEFAULT_BASELINES,
+        tuning_seeds=args.tuning_seeds, grid=GRIDS[args.grid],
     )
     out = write_report(results, args.out, command)
     print(f"Wrote {out / 'results.json'}, {out / 'report.md'} and {out / 'curves.png'}.")
+
+
+def _evaluate_suite(args, command):
+    baselines = args.baselines or SUITE_BASELINES
+    try:
+        check_settings(args.suite, args.tasks, args.steps, baselines, args.grid)
+    except ValueError as error:
+        args.parser.error(str(error))
+    run_suite(
+        load_rule(args.optimizer), args.out, args.steps, args.seeds, suite=args.suite,
+        tasks=args.tasks, baselines=baselines, tuning_seeds=args.tuning_seeds, grid=args.grid,
+        data_dir=args.data_dir, command=command,
+    )
+    print(f"Wrote {args.out}/summary.json, summary.md and suite.png.")
 
 
 # -- meta-train ---------------------------------------------------------------

@@ -1,0 +1,131 @@
+"""The held-out suite: its tasks, the runner's files and resume, steps to match, CLI errors."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from keras_l2l import flat
+from keras_l2l.cli import main
+from keras_l2l.evaluation import suite
+from keras_l2l.problems import PROBLEMS, get_problem
+from keras_l2l.problems.suite_tasks import SUITE, TASKS, token_sequences
+from keras_l2l.rollout import loss_and_flat_grad, optimizee_step
+from keras_l2l.rules import Adam
+from keras_l2l.trained_rule import TrainedRule
+
+FAST = ["fashion-centroid-regression", "fashion-two-input"]
+
+
+@pytest.mark.parametrize("name", [task.name for task in SUITE])
+def test_task_builds_trains_and_describes_itself(name, data_dir):
+    problem = get_problem(f"suite/{name}", data_dir)
+    assert problem.name == f"suite/{name}" and problem.description == TASKS[name].description
+    assert problem.loss_label and name not in PROBLEMS
+    shapes, rule = problem.shapes(), Adam(1e-4)
+    decreases = []
+    for seed in range(3):
+        params = flat.flatten(problem.init_params(seed))
+        loss, grads, updates, _ = optimizee_step(
+            rule, problem, shapes, rule.init_meta_params(), params,
+            rule.initial_state(flat.sizes_of(shapes)), seed, 0,
+        )
+        assert math.isfinite(float(loss))
+        per_variable = flat.unflatten(grads, shapes)
+        assert all(float(tf.reduce_max(tf.abs(g))) > 0 for g in per_variable), name
+        after, _ = loss_and_flat_grad(problem, params + updates, shapes, problem.batch(seed, 0))
+        decreases.append(float(loss) - float(after))
+    assert np.mean(decreases) > 0, decreases
+    assert math.isfinite(float(problem.eval_loss(problem.init_params(0), 0)))
+
+
+def test_token_task_labels_are_the_most_frequent_token():
+    tokens, labels = token_sequences(50, seed=0)
+    assert tokens.shape == (50, 20) and tokens.max() < 10
+    for row, label in zip(tokens, labels):
+        counts = np.bincount(row, minlength=10)
+        assert counts[label] == counts.max() and label == np.argmax(counts)
+    again, _ = token_sequences(50, seed=0)
+    np.testing.assert_array_equal(tokens, again)
+
+
+def test_steps_to_match():
+    curve = list(np.linspace(2.0, 1.0, 100))
+    assert suite.steps_to_match(curve, curve) == {"steps": 100, "reached": True, "window": 5}
+    faster = list(np.linspace(2.0, 0.5, 100))
+    assert suite.steps_to_match(curve, faster)["steps"] < 70
+    assert suite.steps_to_match(faster, curve) == {"steps": None, "reached": False, "window": 5}
+    assert suite.steps_to_match(curve[:-1] + [None], curve)["reached"] is None
+
+
+def test_geometric_mean():
+    assert suite.geometric_mean([0.5, 2.0, 1.0]) == pytest.approx(1.0)
+    assert suite.geometric_mean([0.5, math.inf]) == math.inf
+    assert math.isnan(suite.geometric_mean([0.5, math.nan]))
+
+
+def run_tiny(out, data_dir, seeds=2, **kwargs):
+    learned = TrainedRule.untrained(Adam(1e-3))
+    return suite.run_suite(learned, out, [6], seeds, tasks=FAST, baselines=["adam"],
+                           tuning_seeds=1, grid="coarse", data_dir=data_dir, verbose=0,
+                           command="test", **kwargs)
+
+
+def test_runner_writes_reports_and_summary_then_resumes(tmp_path, data_dir, monkeypatch):
+    summary = run_tiny(tmp_path, data_dir)
+    for task in FAST:
+        for name in ("results.json", "report.md", "curves.png"):
+            assert (tmp_path / task / "6" / name).is_file()
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["command"] == "test" and saved["tuning"]["grid_name"] == "coarse"
+    assert "2^1 (13 values)" in saved["tuning"]["grid"]
+    ratios = [saved["results"][task]["6"]["ratio_to_best"]["mean"] for task in FAST]
+    horizon = saved["per_horizon"]["6"]
+    assert horizon["geomean_ratio_to_best"] == pytest.approx(math.sqrt(ratios[0] * ratios[1]))
+    assert horizon["geomean_ratio_to_adam"] == horizon["geomean_ratio_to_best"]
+    assert set(horizon["tasks_above_1.25_ratio_to_best"]) <= set(FAST)
+    row = saved["results"][FAST[0]]["6"]
+    assert row["best_baseline"] == "adam" and row["adam_steps_to_match"]["window"] == 1
+    assert "2^-12 .. 2^0 in steps of 2^1" in (tmp_path / FAST[0] / "6" / "report.md").read_text()
+    text = (tmp_path / "summary.md").read_text()
+    assert "geometric mean" in text and f"[{FAST[0]}]({FAST[0]}/6/report.md)" in text
+    with Image.open(tmp_path / "suite.png") as image:
+        assert image.format == "PNG" and image.size[0] > 400
+    assert summary["per_horizon"]["6"]["geomean_ratio_to_best"] == pytest.approx(
+        horizon["geomean_ratio_to_best"])
+
+    # A rerun finds every pair finished and evaluates nothing.
+    monkeypatch.setattr(suite, "evaluate", lambda *a, **k: pytest.fail("evaluated again"))
+    (tmp_path / "summary.md").unlink()
+    run_tiny(tmp_path, data_dir)
+    assert (tmp_path / "summary.md").is_file()
+    # Other settings in the same directory are refused before anything runs.
+    with pytest.raises(ValueError, match="other seeds"):
+        run_tiny(tmp_path, data_dir, seeds=3)
+
+
+def _exit_message(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--suite", "heldout", "--problem", "quadratic"], "not allowed with argument"),
+    ([], "one of the arguments --problem --suite is required"),
+    (["--problem", "quadratic", "--tasks", "tokens-embedding-gru"], "--tasks needs --suite"),
+    (["--problem", "quadratic", "--steps", "5,10"], "one --steps value"),
+    (["--suite", "heldout", "--tasks", "mnist"], "Unknown tasks ['mnist']"),
+    (["--suite", "heldout", "--baselines", "adam,lbfgs"], "first-order baselines"),
+    (["--suite", "heldout", "--steps", "0,10"], "positive step counts"),
+    (["--suite", "heldout", "--grid", "fine"], "invalid choice: 'fine'"),
+])
+def test_evaluate_flag_errors(extra, message, capsys):
+    argv = ["evaluate", "--optimizer", "untrained", "--seeds", "1", "--out", "unused"]
+    if "--steps" not in extra:
+        argv += ["--steps", "5"]
+    assert message in _exit_message(argv + extra, capsys)
