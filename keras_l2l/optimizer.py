@@ -189,7 +189,9 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         masks = self._gradient_masks(given)
 
         def update():
-            self._apply_rule(flat_grads, masks, given, learning_rate)
+            updates, new_state, state = self._run_rule(flat_grads, masks, learning_rate)
+            self._write_state(new_state, state, masks)
+            self._write_updates(updates, given)
             return tf.constant(True)
 
         if self.nan_policy == "skip":
@@ -238,8 +240,8 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             masks["tensor"] = tf.constant(has)
         return masks
 
-    def _apply_rule(self, flat_grads, masks, given, learning_rate):
-        """Run the rule once, then write its new state and its updates."""
+    def _run_rule(self, flat_grads, masks, learning_rate):
+        """`(updates, new_state, state)` of one rule call over every coordinate; writes nothing."""
         state = self.rule_state()
         meta_params = {k: v.value for k, v in self._meta_variables.items()}
         extra = ()
@@ -249,7 +251,10 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         updates = updates * tf.cast(learning_rate, tf.float32)
         if masks["coordinate"] is not None:  # variables without a gradient stay put
             updates = tf.where(masks["coordinate"], updates, 0.0)
-        self._write_state(new_state, state, masks)
+        return updates, new_state, state
+
+    def _write_updates(self, updates, given):
+        """Add each variable's slice of the flat updates to it (variables with a gradient only)."""
         for index, update in enumerate(flat.unflatten(updates, self._shapes)):
             if index in given:
                 variable = self._trainable_variables[index]
@@ -259,6 +264,8 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         """Store the rule's new state; coordinates and variables without a gradient keep theirs."""
         for key, variable in self._state_variables.items():
             value, mask = new_state[key], masks[self.rule.state_kind(key)]
+            if value is old_state[key]:  # returned unchanged (e.g. a layout constant)
+                continue
             if mask is not None:
                 mask = tf.reshape(mask, [-1] + [1] * (len(variable.shape) - 1))
                 value = tf.where(mask, value, old_state[key])

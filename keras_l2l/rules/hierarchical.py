@@ -12,6 +12,8 @@ direction and step size coordinate by coordinate:
     update_i = -lr_j * clip(m_i / sqrt(v_i) + d_i, -10, 10) * exp(2 tanh(s_i / 2))
     lr_j     = base_learning_rate * exp(5 tanh(a_j / 5))
 
+(m and v bias-corrected as in Adam.)
+
 with `(a_j, context_j)` from the tensor LSTM and `(d_i, s_i)` from the MLP.
 The output layers start at zero, so the untrained rule *is* Adam (beta_1 0.9,
 beta_2 0.999) at `base_learning_rate`: it takes sane normalised steps before
@@ -41,9 +43,9 @@ SCALE_RANGE = 2.0  # per-parameter step multiplier within exp(+-2)
 class HierarchicalLSTM(UpdateRule):
     """Per-tensor LSTM (`tensor_units` cells) + per-parameter MLP (`hidden_units` wide).
 
-    Per-parameter state: two momenta and the second moment (12 bytes in
-    float32) and the index of the parameter's variable (4 bytes). Per
-    variable: the LSTM's `(h, c)` and its size; globally: the step count.
+    Per-parameter state: two momenta and the second moment (`moments`, 12
+    bytes in float32) and the index of the parameter's variable (4 bytes).
+    Per variable: the LSTM's `(h, c)` and its size; globally: the step count.
     """
 
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
@@ -99,17 +101,12 @@ class HierarchicalLSTM(UpdateRule):
 
     def initial_state(self, sizes):
         sizes = [int(s) for s in sizes]
-        n, k = sum(sizes), len(sizes)
-        zeros = tf.zeros([n], tf.float32)
-        tensor_zeros = tf.zeros([k, self.tensor_units], tf.float32)
         return {
-            "m_fast": zeros,
-            "m_slow": zeros,
-            "v": zeros,
-            "tensor_index": tf.constant(np.repeat(np.arange(k), sizes), tf.int32),
+            "moments": tf.zeros([sum(sizes), 3], tf.float32),  # m_fast, m_slow, v
+            "tensor_index": tf.constant(np.repeat(np.arange(len(sizes)), sizes), tf.int32),
             "tensor_size": tf.constant(sizes, tf.float32),
-            "tensor_h": tensor_zeros,
-            "tensor_c": tensor_zeros,
+            "tensor_h": tf.zeros([len(sizes), self.tensor_units], tf.float32),
+            "tensor_c": tf.zeros([len(sizes), self.tensor_units], tf.float32),
             "step": tf.zeros([], tf.float32),
         }
 
@@ -119,59 +116,50 @@ class HierarchicalLSTM(UpdateRule):
         return "global" if key == "step" else "coordinate"
 
     # -- the update ------------------------------------------------------------
+    # Written with few, large ops: on small models the step time is the number
+    # of ops, not their size (one [n, 3] moments tensor, one segment sum).
 
     def __call__(self, meta_params, grads, state):
         step = state["step"] + 1.0
-        moments, features = _moments_and_features(grads, state, step)
+        moments, features = _moments_and_features(grads, state["moments"], step)
         index = state["tensor_index"]
-        tensor_features = self._tensor_features(features, index, state["tensor_size"], step)
+        tensor_features = _tensor_features(features, index, state["tensor_size"], step)
         h, c = _lstm_cell(meta_params, tensor_features, state["tensor_h"], state["tensor_c"])
         head = tf.matmul(h, meta_params["tensor_out_kernel"]) + meta_params["tensor_out_bias"]
-        log_lr = LR_RANGE * tf.tanh(head[:, 0] / LR_RANGE)
-        context = tf.gather(head[:, 1:], index)
+        # Per variable: [log step size, context]; every coordinate gathers its variable's row.
+        head = tf.gather(tf.concat([LR_RANGE * tf.tanh(head[:, :1] / LR_RANGE), head[:, 1:]], 1),
+                         index)
         hidden = tf.tanh(
-            tf.matmul(tf.concat([features, context], axis=1), meta_params["param_hidden_kernel"])
+            tf.matmul(tf.concat([features, head[:, 1:]], axis=1), meta_params["param_hidden_kernel"])
             + meta_params["param_hidden_bias"]
         )
         out = tf.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
         direction = tf.clip_by_value(features[:, 1] + out[:, 0], -STEP_CLIP, STEP_CLIP)
-        scale = tf.exp(SCALE_RANGE * tf.tanh(out[:, 1] / SCALE_RANGE))
-        learning_rate = self.base_learning_rate * tf.exp(tf.gather(log_lr, index))
-        new_state = dict(state, **moments, tensor_h=h, tensor_c=c, step=step)
-        return -learning_rate * direction * scale, new_state
-
-    def _tensor_features(self, features, index, sizes, step):
-        """Per variable: RMS of each normalised input, their alignment, log size, time."""
-        k = tf.shape(sizes)[0]
-        count = tf.maximum(sizes, 1.0)
-
-        def mean(x):  # over each variable's coordinates; x is [n] or [n, d]
-            total = tf.math.unsorted_segment_sum(x, index, k)
-            return total / (count if x.shape.rank == 1 else count[:, None])
-
-        rms = tf.sqrt(mean(tf.square(features)) + 1e-12)  # [k, 3]
-        alignment = mean(features[:, 0] * features[:, 1]) / (rms[:, 0] * rms[:, 1] + 1e-6)
-        time = [tf.fill([k], tf.tanh(step / scale)) for scale in TIME_SCALES]
-        columns = [rms[:, 0], rms[:, 1], rms[:, 2], alignment, tf.math.log(count) / 10.0]
-        return tf.stack(columns + time, axis=1)
+        log_step = head[:, 0] + SCALE_RANGE * tf.tanh(out[:, 1] / SCALE_RANGE)
+        updates = -self.base_learning_rate * direction * tf.exp(log_step)
+        return updates, dict(state, moments=moments, tensor_h=h, tensor_c=c, step=step)
 
 
-def _moments_and_features(grads, state, step):
-    """Updated moments and the per-parameter inputs `[g, m_fast, m_slow] / sqrt(v_hat)`."""
-    m_fast = state["m_fast"] + (grads - state["m_fast"]) * (1.0 - BETAS[0])
-    m_slow = state["m_slow"] + (grads - state["m_slow"]) * (1.0 - BETAS[1])
-    v = state["v"] + (tf.square(grads) - state["v"]) * (1.0 - BETA_V)
-    v_hat = v / (1.0 - tf.pow(BETA_V, step))
-    inverse_rms = 1.0 / (tf.sqrt(v_hat) + EPSILON)
-    features = tf.stack(
-        [
-            grads * inverse_rms,
-            m_fast / (1.0 - tf.pow(BETAS[0], step)) * inverse_rms,
-            m_slow / (1.0 - tf.pow(BETAS[1], step)) * inverse_rms,
-        ],
-        axis=1,
-    )
-    return {"m_fast": m_fast, "m_slow": m_slow, "v": v}, features
+def _moments_and_features(grads, moments, step):
+    """Updated `[m_fast, m_slow, v]` and the inputs `[g, m_fast, m_slow] / sqrt(v_hat)`."""
+    decays = tf.constant([BETAS[0], BETAS[1], BETA_V], grads.dtype)
+    moments = moments + (tf.stack([grads, grads, tf.square(grads)], 1) - moments) * (1.0 - decays)
+    corrections = 1.0 / (1.0 - tf.pow(decays, step))  # bias corrections of the three moments
+    inverse_rms = 1.0 / (tf.sqrt(moments[:, 2] * corrections[2]) + EPSILON)
+    raw = tf.concat([grads[:, None], moments[:, :2] * corrections[:2]], 1)
+    return moments, raw * inverse_rms[:, None]
+
+
+def _tensor_features(features, index, sizes, step):
+    """Per variable: RMS of each normalised input, their alignment, log size, time."""
+    k = tf.shape(sizes)[0]
+    count = tf.maximum(sizes, 1.0)
+    products = tf.concat([tf.square(features), features[:, :1] * features[:, 1:2]], 1)
+    means = tf.math.unsorted_segment_sum(products, index, k) / count[:, None]
+    rms = tf.sqrt(means[:, :3] + 1e-12)
+    alignment = means[:, 3:] / (rms[:, :1] * rms[:, 1:2] + 1e-6)
+    time = tf.tile(tf.tanh(step / tf.constant(TIME_SCALES, step.dtype))[None], [k, 1])
+    return tf.concat([rms, alignment, tf.math.log(count)[:, None] / 10.0, time], 1)
 
 
 def _lstm_cell(meta_params, x, h, c):
