@@ -247,11 +247,19 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         extra = ()
         if self.rule.needs_params:  # e.g. decoupled weight decay
             extra = (flat.flatten([v.value for v in self._trainable_variables]),)
-        updates, new_state = self.rule(meta_params, flat_grads, state, *extra)
+        updates, new_state = self._rule_function()(meta_params, flat_grads, state, *extra)
         updates = updates * tf.cast(learning_rate, tf.float32)
         if masks["coordinate"] is not None:  # variables without a gradient stay put
             updates = tf.where(masks["coordinate"], updates, 0.0)
         return updates, new_state, state
+
+    def _rule_function(self):
+        """The rule, compiled with XLA when it asks for that and the step is not XLA already."""
+        if not getattr(self.rule, "xla_in_keras", False) or _in_xla_context():
+            return self.rule
+        if getattr(self, "_compiled_rule", (None,))[0] is not self.rule:
+            self._compiled_rule = (self.rule, tf.function(self.rule, jit_compile=True))
+        return self._compiled_rule[1]
 
     def _write_updates(self, updates, given):
         """Add each variable's slice of the flat updates to it (variables with a gradient only)."""

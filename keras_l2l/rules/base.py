@@ -24,6 +24,11 @@ class UpdateRule:
 
     needs_params = False
 
+    #: Whether `LearnedOptimizer` compiles the rule call with XLA inside an
+    #: otherwise uncompiled training step: worth it for rules made of many
+    #: small elementwise ops, which XLA fuses (measured in `benchmarks/`).
+    xla_in_keras = False
+
     def init_meta_params(self, seed=0):
         """Initial meta-parameters, deterministic in `seed`: `{name: tensor}`."""
         return {}

@@ -48,6 +48,8 @@ class HierarchicalLSTM(UpdateRule):
     Per variable: the LSTM's `(h, c)` and its size; globally: the step count.
     """
 
+    xla_in_keras = True  # a fit step on the MNIST MLP takes about half the time
+
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
                  base_learning_rate=1e-3):
         for name, value in (("tensor_units", tensor_units), ("context_units", context_units),
