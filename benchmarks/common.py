@@ -65,6 +65,8 @@ def table(headers, rows):
 
 def fmt(value, digits=3):
     """A table cell: significant digits for small floats, thousands separators otherwise."""
+    if value is None:  # not measured by the run that wrote the results
+        return "–"
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):

@@ -9,6 +9,7 @@ import numpy as np
 
 from common import interleaved, log, median, timed
 from keras_l2l import LearnedOptimizer
+from keras_l2l.rules import HierarchicalLSTM
 from keras_l2l.problems.conv import paper_convnet
 
 
@@ -34,6 +35,7 @@ FIT_MODELS = {
 FIT_OPTIMIZERS = {
     "adam": lambda: keras.optimizers.Adam(),
     "learned": lambda: LearnedOptimizer(preset=None),
+    "hierarchical": lambda: LearnedOptimizer(rule=HierarchicalLSTM()),
 }
 
 
@@ -71,6 +73,7 @@ def bench_fit(steps, rounds, batch_size=128):
             warmup = {label: timed(fit(m)) for label, m in models.items()}
             times = interleaved({label: fit(m) for label, m in models.items()}, rounds)
             adam, learned = median(times["adam"]) / steps, median(times["learned"]) / steps
+            hierarchical = median(times["hierarchical"]) / steps
             pair_ratios = [b / a for a, b in zip(times["adam"], times["learned"])]
             rows.append(
                 {
@@ -81,6 +84,8 @@ def bench_fit(steps, rounds, batch_size=128):
                     "learned_ms": learned * 1e3,
                     "ratio": learned / adam,
                     "ratio_of_pairs": median(pair_ratios),
+                    "hierarchical_ms": hierarchical * 1e3,
+                    "hierarchical_ratio": hierarchical / adam,
                     "warmup_s": warmup,
                     "fit_s_per_round": times,
                 }
