@@ -24,6 +24,7 @@ def test_meta_train_exports_a_preset_with_provenance_and_resumes(tmp_path, capsy
     assert record["epochs"] == 4 and record["horizon"] == 4 and record["problem"] == "quadratic"
     assert record["git_hash"] and record["weights_sha256"] == presets.sha256(out / "weights.npz")
     assert np.isfinite(record["best_validation_loss"])
+    assert record["cpu_hours_this_session"] > 0 and record["seconds_this_session"] > 0
     assert trained.rule.get_config()["units"] == 3
     assert "Saved preset to" in capsys.readouterr().out
     # Rerunning the same command resumes at epoch 4: nothing left to train, same weights.

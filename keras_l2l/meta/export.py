@@ -32,9 +32,10 @@ def meta_train_preset(start, problems, out, epochs, horizon=100, curriculum=None
     one trainer runs `epochs` runs of `horizon` steps. Each trainer gets a
     fresh Adam at `meta_learning_rate`; `trainer_kwargs` go to every `MetaTrainer`; `provenance` (e.g. the command line) is recorded
     with the trainer's own (epochs, best validation loss, seed, ...), the
-    package version, git hash and wall-clock time of this call.
+    package version, git hash, and wall-clock time and CPU-hours (all threads)
+    of this call; a resumed run records only its own session's.
     """
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
 
     def make_trainer(start, horizon, checkpoint_dir, validation_horizon=None):
         return MetaTrainer(
@@ -52,6 +53,7 @@ def meta_train_preset(start, problems, out, epochs, horizon=100, curriculum=None
         **(provenance or {}),
         "horizon": int(curriculum[-1]) if curriculum else int(horizon),
         "seconds_this_session": round(time.time() - started, 1),
+        "cpu_hours_this_session": round((time.process_time() - cpu_started) / 3600, 3),
         "package_version": keras_l2l.__version__,
         "git_hash": git_hash(),
     })
