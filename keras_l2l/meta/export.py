@@ -53,7 +53,7 @@ def meta_train_preset(start, problems, out, epochs, horizon=100, curriculum=None
         **(provenance or {}),
         "horizon": int(curriculum[-1]) if curriculum else int(horizon),
         "seconds_this_session": round(time.time() - started, 1),
-        "cpu_hours_this_session": round((time.process_time() - cpu_started) / 3600, 3),
+        "cpu_hours_this_session": round((time.process_time() - cpu_started) / 3600, 6),
         "package_version": keras_l2l.__version__,
         "git_hash": git_hash(),
     })
