@@ -23,6 +23,9 @@ presets() {
     --lr 3e-4 --clip-norm 1 --log-loss --validation-metric final --validation-every 10 --validation-runs 4 \
     --out runs/presets/mnist-long --description 'Long horizons: curriculum 200-500-1000 from the mnist preset on sigmoid and ReLU MLPs, log meta-loss, clipped meta-gradients'
   mkdir -p keras_l2l/presets/mnist-long && cp runs/presets/mnist-long/* keras_l2l/presets/mnist-long/
+  # general (HierarchicalLSTM, issue 11): checkpoints and CPU time in results/general/.
+  bash results/general/command.sh
+  mkdir -p keras_l2l/presets/general && cp results/general/preset/* keras_l2l/presets/general/
 }
 
 evaluate() {
@@ -38,6 +41,8 @@ evaluate() {
   # 10,000 steps: 3 seeds and Adam only, for compute (about 10 ms per learned step here).
   keras-l2l evaluate --optimizer mnist-long --problem mnist --steps 10000 --seeds 3 --baselines adam --tuning-seeds 2 --out results/mnist-long-10000
   keras-l2l evaluate --optimizer mnist-long --problem mnist-relu --steps 10000 --seeds 3 --baselines adam --tuning-seeds 2 --out results/mnist-relu-long-10000
+  bash results/general/evaluate.sh
+  bash results/suite/command.sh
   python results/summarize.py
 }
 
