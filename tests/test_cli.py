@@ -50,7 +50,8 @@ def test_presets_lists_every_shipped_preset(capsys):
     main(["presets", "--json"])
     listing = json.loads(capsys.readouterr().out)
     assert set(listing) == set(presets.builtin_names())
-    assert listing[presets.DEFAULT_PRESET]["architecture"]["class_name"] == "CoordinatewiseLSTM"
+    default = presets.load_preset(presets.DEFAULT_PRESET)
+    assert listing[presets.DEFAULT_PRESET]["architecture"] == default.rule_config()
     main(["presets"])
     text = capsys.readouterr().out
     assert f"{presets.DEFAULT_PRESET} (default)" in text

@@ -21,7 +21,7 @@ import numpy as np
 from keras_l2l.rules import deserialize_rule
 from keras_l2l.trained_rule import TrainedRule
 
-DEFAULT_PRESET = "mnist-long"
+DEFAULT_PRESET = "general"
 FILES = ("config.json", "weights.npz", "provenance.json")
 _DEBRIS = (".partial", ".previous")  # save_preset's working directories, never presets
 
