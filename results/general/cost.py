@@ -1,0 +1,56 @@
+"""Cost of learning vs cost of tuning (issue 11 item 5): python results/general/cost.py
+
+Meta-training `general` is paid once (its provenance records the CPU-hours).
+What it replaces is a learning-rate sweep per new task: this reads the held-out
+suite's results (results/suite/<task>/<steps>/results.json) and adds up, per
+baseline, the sweep each task and horizon needed there: grid points x tuning
+seeds x steps x the baseline's measured seconds per step. Seconds per step are
+wall-clock on this 2-core machine (TensorFlow uses both cores), so the sweep's
+CPU-hours are at most twice the wall-clock hours printed.
+"""
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sweep_hours(suite_dir):
+    """`({baseline: wall-clock hours of its sweeps}, number of (task, horizon) pairs)`."""
+    hours, pairs = {}, 0
+    for path in sorted(suite_dir.glob("*/*/results.json")):
+        results = json.loads(path.read_text())
+        runs = len(results["tuning"]["grid"]) * len(results["tuning"]["seeds"])
+        for name in results["tuning"]["mean_final_loss"]:
+            seconds = results["optimizers"][name]["seconds_per_step"] * results["steps"] * runs
+            hours[name] = hours.get(name, 0.0) + seconds / 3600
+        pairs += 1
+    return hours, pairs
+
+
+def main():
+    provenance = json.loads((ROOT.parent / "keras_l2l/presets/general/provenance.json").read_text())
+    hours, pairs = sweep_hours(ROOT / "suite")
+    lines = [
+        "# Cost of learning vs cost of tuning",
+        "",
+        f"Meta-training `general`, once: {provenance['cpu_hours']} CPU-hours "
+        f"({provenance['seconds_this_session'] / 3600:.2f} wall-clock hours).",
+        "",
+        f"Learning-rate sweeps on the held-out suite ({pairs} task-horizon pairs, the grid and "
+        "tuning seeds recorded in each results.json), wall-clock hours per baseline:",
+        "",
+        "| baseline | sweep hours | sweep hours / meta-training CPU-hours |",
+        "|---|---|---|",
+    ]
+    for name, value in sorted(hours.items()):
+        ratio = value / provenance["cpu_hours"] if provenance["cpu_hours"] else float("nan")
+        lines.append(f"| {name} | {value:.3f} | {ratio:.2f} |")
+    lines += ["", "Command: `python results/general/cost.py`", ""]
+    text = "\n".join(lines)
+    (ROOT / "general" / "cost.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
