@@ -33,7 +33,7 @@ def row(directory):
     mean_curve = sum(opts["learned"]["curve"]["mean"]) / len(opts["learned"]["curve"]["mean"])
     adam_curve = sum(opts["adam"]["curve"]["mean"]) / len(opts["adam"]["curve"]["mean"]) if adam else None
     return (
-        f"| [{directory.name}]({directory.name}/report.md) | `{preset_of(r)}` "
+        f"| [{directory.name}](results/{directory.name}/report.md) | `{preset_of(r)}` "
         f"| {r['steps']} | {len(r['seeds'])} | {fmt(learned['mean'])} | {fmt(adam['mean']) if adam else '-'} "
         f"| {best} {fmt(opts[best]['final_loss']['mean']) if best in opts else ''} "
         f"| {fmt(ratio.get('mean'))} [{fmt(lo)}, {fmt(hi)}] | {verdict} "
@@ -49,8 +49,9 @@ def main():
         "| learned / best [95% CI] | verdict | seeds where learned < Adam | mean loss over the run, learned / Adam |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for directory in sorted(p.parent for p in root.glob("*/results.json")):
-        print(row(directory))
+    for path in sorted(root.glob("*/results.json")):
+        if "optimizers" in json.loads(path.read_text()):  # evaluate runs, not benchmarks
+            print(row(path.parent))
 
 
 if __name__ == "__main__":
