@@ -2,7 +2,7 @@
 
 Meta-training `general` is paid once (its provenance records the CPU-hours).
 What it replaces is a learning-rate sweep per new task: this reads the held-out
-suite's results (results/suite/<task>/<steps>/results.json) and adds up, per
+suite's results (results/suite*/<task>/<steps>/results.json) and adds up, per
 baseline, the sweep each task and horizon needed there: grid points x tuning
 seeds x steps x the baseline's measured seconds per step. Seconds per step are
 wall-clock on this 2-core machine (TensorFlow uses both cores), so the sweep's
@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SUITE_DIRS = ("suite", "suite-1000")  # the held-out suite at 200 and at 1,000 steps
 
 
 def sweep_hours(suite_dir):
@@ -30,7 +31,12 @@ def sweep_hours(suite_dir):
 
 def main():
     provenance = json.loads((ROOT.parent / "keras_l2l/presets/general/provenance.json").read_text())
-    hours, pairs = sweep_hours(ROOT / "suite")
+    hours, pairs = {}, 0
+    for suite_dir in SUITE_DIRS:
+        suite_hours, suite_pairs = sweep_hours(ROOT / suite_dir)
+        pairs += suite_pairs
+        for name, value in suite_hours.items():
+            hours[name] = hours.get(name, 0.0) + value
     lines = [
         "# Cost of learning vs cost of tuning",
         "",
