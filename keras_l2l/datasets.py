@@ -10,7 +10,14 @@ setup:
 
 1. the ``data_dir`` argument;
 2. the ``KERAS_L2L_DATA_DIR`` environment variable;
-3. a download through ``keras.datasets.<name>.load_data()``.
+3. a download through ``keras.datasets.<name>.load_data()``;
+4. for MNIST only, when the download fails: the small real MNIST subset shipped in
+   the package (``keras_l2l/data/mnist_subset.npz``, 4,000 training + 1,000 test
+   images, see its ATTRIBUTION.md), with a warning saying so.
+
+The embedded subset can also be asked for: ``load_mnist(data_dir="embedded")``
+(or ``KERAS_L2L_DATA_DIR=embedded``) or :func:`load_embedded_mnist`. Which source a
+load used is recorded: :func:`last_source` (or ``load_mnist(..., with_source=True)``).
 
 A local directory holds the files listed in :data:`EXPECTED_FILES`. They are
 read with numpy directly rather than handed to Keras, because Keras checks the
@@ -21,11 +28,23 @@ archive's sha256 and would try to download again for a re-packed but identical
 import gzip
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 ENV_VAR = "KERAS_L2L_DATA_DIR"
+
+#: The ``data_dir`` value (or ``KERAS_L2L_DATA_DIR`` value) that asks for the embedded subset.
+EMBEDDED = "embedded"
+
+#: The MNIST subset shipped in the package (see keras_l2l/data/ATTRIBUTION.md).
+EMBEDDED_MNIST = Path(__file__).resolve().parent / "data" / "mnist_subset.npz"
+
+#: `kind` values of a source record: a local directory, a Keras download, the embedded subset.
+SOURCE_KINDS = ("data_dir", "download", "embedded")
+
+_LAST_SOURCE = {}
 
 _FASHION_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -164,15 +183,82 @@ def _finish(x_train, y_train, x_test, y_test, channels_last=False):
     return tuple(out)
 
 
-def load_mnist(data_dir=None):
-    """MNIST from ``<data_dir>/mnist.npz`` (Keras layout), else download."""
+def last_source(name):
+    """Where the most recent successful load of dataset `name` came from, or None.
+
+    A dict: ``{"kind": "data_dir" | "download" | "embedded", "path", "description"}``
+    (``path`` None for a download), so callers such as the demo can say which data
+    they ran on.
+    """
+    record = _LAST_SOURCE.get(_ALIASES.get(name, name))
+    return None if record is None else dict(record)
+
+
+def _record(name, kind, path, description):
+    _LAST_SOURCE[name] = {"kind": kind, "path": None if path is None else str(path),
+                          "description": description}
+    return last_source(name)
+
+
+def _counts(splits):
+    return f"{len(splits[0][1]):,} training + {len(splits[1][1]):,} test images"
+
+
+def _is_embedded(data_dir):
+    return data_dir is not None and str(data_dir) == EMBEDDED
+
+
+def load_embedded_mnist(with_source=False):
+    """The real MNIST subset shipped in the package: 4,000 training + 1,000 test images.
+
+    400 training images per digit from MNIST's training split, 100 test images per
+    digit from its test split (MNIST by Yann LeCun, Corinna Cortes and Christopher
+    J.C. Burges, CC BY-SA 3.0; see keras_l2l/data/ATTRIBUTION.md for how it was cut).
+    Returns ``(x_train, y_train), (x_test, y_test)`` like :func:`load_mnist`; with
+    `with_source`, ``(splits, source)`` (see :func:`last_source`).
+    """
+    splits = _finish(*_load_npz(EMBEDDED_MNIST))
+    source = _record("mnist", "embedded", EMBEDDED_MNIST,
+                     f"the MNIST subset embedded in keras_l2l, not full MNIST: "
+                     f"{EMBEDDED_MNIST.name} ({_counts(splits)})")
+    return (splits, source) if with_source else splits
+
+
+def load_mnist(data_dir=None, with_source=False):
+    """MNIST from ``<data_dir>/mnist.npz`` (Keras layout), else download, else the subset.
+
+    Order: `data_dir`, then ``KERAS_L2L_DATA_DIR``, then a download through Keras; only
+    when that download fails, the embedded 4,000 + 1,000 image subset
+    (:func:`load_embedded_mnist`), with a warning. A missing file in a given
+    directory is an error, not a fallback. ``data_dir="embedded"`` asks for the subset.
+    With `with_source`, returns ``(splits, source)``; see :func:`last_source`.
+    """
+    if _is_embedded(data_dir) or (data_dir is None and _is_embedded(os.environ.get(ENV_VAR))):
+        return load_embedded_mnist(with_source)
     directory = _resolve_dir(data_dir)
     if directory is None:
-        return _finish(*(a for pair in _download("mnist") for a in pair))
-    path = directory / "mnist.npz"
-    if not path.is_file():
-        raise _missing("mnist", directory)
-    return _finish(*_load_npz(path))
+        try:
+            downloaded = _download("mnist")
+        except RuntimeError as error:
+            warnings.warn(
+                f"{error}\nUsing instead the small real MNIST subset embedded in keras_l2l "
+                f"({EMBEDDED_MNIST.name}: 4,000 training + 1,000 test images, not the full "
+                "60,000 + 10,000); results on it differ from full MNIST.",
+                UserWarning, stacklevel=2,
+            )
+            return load_embedded_mnist(with_source)
+        splits = _finish(*(a for pair in downloaded for a in pair))
+        source = _record("mnist", "download", None,
+                         f"MNIST downloaded through keras.datasets.mnist.load_data() "
+                         f"({_counts(splits)})")
+    else:
+        path = directory / "mnist.npz"
+        if not path.is_file():
+            raise _missing("mnist", directory)
+        splits = _finish(*_load_npz(path))
+        source = _record("mnist", "data_dir", path,
+                         f"MNIST from the data directory: {path} ({_counts(splits)})")
+    return (splits, source) if with_source else splits
 
 
 def load_fashion_mnist(data_dir=None):

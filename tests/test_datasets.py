@@ -228,7 +228,8 @@ def test_unknown_name():
 # --- online fallback, with keras' loaders patched (never downloads) --------
 
 
-def test_offline_fallback_raises_runtime_error(monkeypatch):
+def _offline(monkeypatch, name):
+    """Make keras.datasets.<name>.load_data fail like an offline machine; returns the error."""
     import keras
 
     monkeypatch.delenv(ENV, raising=False)
@@ -237,14 +238,76 @@ def test_offline_fallback_raises_runtime_error(monkeypatch):
     def offline():
         raise error
 
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(getattr(keras.datasets, name), "load_data", offline)
+    return error
+
+
+def test_offline_fallback_raises_runtime_error(monkeypatch):
+    # Datasets without an embedded subset fail with a clear message.
+    error = _offline(monkeypatch, "fashion_mnist")
     with pytest.raises(RuntimeError) as info:
-        load_mnist()
+        load_fashion_mnist()
     message = str(info.value)
     assert "download" in message and "failed" in message
     assert ENV in message and "data_dir=" in message
-    assert "mnist.npz" in message
+    assert "train-images-idx3-ubyte.gz" in message
     assert info.value.__cause__ is error
+
+
+def test_offline_mnist_falls_back_to_embedded_subset_with_warning(monkeypatch):
+    _offline(monkeypatch, "mnist")
+    with pytest.warns(UserWarning) as caught:
+        (splits, source) = load_mnist(with_source=True)
+    message = str(caught[0].message)
+    assert "download" in message and "failed" in message and ENV in message
+    assert "embedded" in message and "4,000" in message
+    assert source["kind"] == "embedded"
+    assert datasets.last_source("mnist") == source
+    check_split(splits, 4000, 1000, (28, 28))
+
+
+# --- the embedded MNIST subset ----------------------------------------------
+
+
+def test_embedded_subset_is_balanced_real_mnist():
+    splits, source = datasets.load_embedded_mnist(with_source=True)
+    check_split(splits, 4000, 1000, (28, 28))
+    assert np.bincount(splits[0][1]).tolist() == [400] * 10
+    assert np.bincount(splits[1][1]).tolist() == [100] * 10
+    assert source["kind"] == "embedded" and "not full MNIST" in source["description"]
+    assert datasets.EMBEDDED_MNIST.stat().st_size < 2_000_000
+    attribution = (datasets.EMBEDDED_MNIST.parent / "ATTRIBUTION.md").read_text()
+    for words in ("Yann LeCun", "Corinna Cortes", "Burges", "CC BY-SA 3.0", "make_subset"):
+        assert words in attribution
+
+
+def test_embedded_subset_can_be_asked_for(monkeypatch, tmp_path):
+    write_npz(tmp_path / "mnist.npz")
+    monkeypatch.setenv(ENV, str(tmp_path))
+    (x_train, _), _ = load_mnist("embedded")
+    assert len(x_train) == 4000  # the explicit argument wins over the variable
+    assert datasets.last_source("mnist")["kind"] == "embedded"
+    (x_train, _), _ = load("mnist")
+    assert len(x_train) == 4 and datasets.last_source("mnist")["kind"] == "data_dir"
+    monkeypatch.setenv(ENV, "embedded")
+    (x_train, _), _ = load("mnist")
+    assert len(x_train) == 4000
+
+
+def test_embedded_subset_is_what_make_subset_cuts(mnist):
+    from keras_l2l.data.make_subset import cut_subset
+
+    (x_train, y_train), (x_test, y_test) = mnist
+    cut = cut_subset(x_train, y_train, x_test, y_test)
+    with np.load(datasets.EMBEDDED_MNIST) as shipped:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            np.testing.assert_array_equal(shipped[key], cut[key])
+
+
+def test_source_is_recorded_for_a_data_dir(data_dir):
+    _, source = load_mnist(data_dir, with_source=True)
+    assert source["kind"] == "data_dir" and source["path"] == str(data_dir / "mnist.npz")
+    assert "60,000" in source["description"]
 
 
 def test_online_fallback_normalises_keras_cifar(monkeypatch):
