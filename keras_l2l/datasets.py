@@ -41,6 +41,9 @@ EMBEDDED = "embedded"
 #: The MNIST subset shipped in the package (see keras_l2l/data/ATTRIBUTION.md).
 EMBEDDED_MNIST = Path(__file__).resolve().parent / "data" / "mnist_subset.npz"
 
+#: How the subset was cut (`cut_mnist_subset`): images per digit and the numpy seed.
+SUBSET_TRAIN_PER_CLASS, SUBSET_TEST_PER_CLASS, SUBSET_SEED = 400, 100, 0
+
 #: `kind` values of a source record: a local directory, a Keras download, the embedded subset.
 SOURCE_KINDS = ("data_dir", "download", "embedded")
 
@@ -222,6 +225,32 @@ def load_embedded_mnist(with_source=False):
                      f"the MNIST subset embedded in keras_l2l, not full MNIST: "
                      f"{EMBEDDED_MNIST.name} ({_counts(splits)})")
     return (splits, source) if with_source else splits
+
+
+def cut_mnist_subset(x_train, y_train, x_test, y_test, train_per_class=SUBSET_TRAIN_PER_CLASS,
+                     test_per_class=SUBSET_TEST_PER_CLASS, seed=SUBSET_SEED):
+    """The embedded subset's arrays (a dict of uint8 arrays) cut from full MNIST splits.
+
+    `train_per_class` images of each digit from the training split and
+    `test_per_class` from the test split, drawn uniformly without replacement by
+    ``numpy.random.default_rng(seed)`` and shuffled by the same generator.
+    ``benchmarks/make_mnist_subset.py`` writes them to :data:`EMBEDDED_MNIST`.
+    """
+    rng = np.random.default_rng(seed)
+
+    def pick(labels, per_class):
+        labels = np.asarray(labels).reshape(-1)
+        chosen = [np.sort(rng.choice(np.flatnonzero(labels == c), per_class, replace=False))
+                  for c in range(10)]
+        return rng.permutation(np.concatenate(chosen))
+
+    train, test = pick(y_train, train_per_class), pick(y_test, test_per_class)
+    return {
+        "x_train": np.asarray(x_train, np.uint8)[train],
+        "y_train": np.asarray(y_train, np.uint8).reshape(-1)[train],
+        "x_test": np.asarray(x_test, np.uint8)[test],
+        "y_test": np.asarray(y_test, np.uint8).reshape(-1)[test],
+    }
 
 
 def load_mnist(data_dir=None, with_source=False):

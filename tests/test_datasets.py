@@ -277,7 +277,7 @@ def test_embedded_subset_is_balanced_real_mnist():
     assert source["kind"] == "embedded" and "not full MNIST" in source["description"]
     assert datasets.EMBEDDED_MNIST.stat().st_size < 2_000_000
     attribution = (datasets.EMBEDDED_MNIST.parent / "ATTRIBUTION.md").read_text()
-    for words in ("Yann LeCun", "Corinna Cortes", "Burges", "CC BY-SA 3.0", "make_subset"):
+    for words in ("Yann LeCun", "Corinna Cortes", "Burges", "CC BY-SA 3.0", "make_mnist_subset"):
         assert words in attribution
 
 
@@ -294,11 +294,9 @@ def test_embedded_subset_can_be_asked_for(monkeypatch, tmp_path):
     assert len(x_train) == 4000
 
 
-def test_embedded_subset_is_what_make_subset_cuts(mnist):
-    from keras_l2l.data.make_subset import cut_subset
-
+def test_embedded_subset_is_what_cut_mnist_subset_cuts(mnist):
     (x_train, y_train), (x_test, y_test) = mnist
-    cut = cut_subset(x_train, y_train, x_test, y_test)
+    cut = datasets.cut_mnist_subset(x_train, y_train, x_test, y_test)
     with np.load(datasets.EMBEDDED_MNIST) as shipped:
         for key in ("x_train", "y_train", "x_test", "y_test"):
             np.testing.assert_array_equal(shipped[key], cut[key])
