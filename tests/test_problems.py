@@ -459,3 +459,32 @@ def test_get_problem():
     assert "imagenet" in message
     for name in PROBLEMS:
         assert name in message
+
+
+def test_get_problem_reads_mlp_names_from_the_right(monkeypatch):
+    """A TFDS DATASET may hold '/' (a config) and ':' (split slices); the rest stays fixed."""
+    from keras_l2l.problems import registry
+
+    built = []
+
+    def fake_mlp(dataset, **kwargs):
+        built.append((dataset, kwargs.get("hidden"), kwargs.get("activation"),
+                      kwargs.get("batch_size")))
+        return Quadratic(dim=2)
+
+    monkeypatch.setattr(registry, "MLP", fake_mlp)
+    get_problem("mlp/tfds:emnist/letters:train[:50%]/64-32/gelu/b64")
+    get_problem("mlp/tfds:cifar100//relu/b128")
+    get_problem("mlp/mnist/20/sigmoid/b128")
+    get_problem("tfds:mnist:train[10:20]")
+    assert built[:3] == [
+        ("tfds:emnist/letters:train[:50%]", (64, 32), "gelu", 64),
+        ("tfds:cifar100", (), "relu", 128),
+        ("mnist", (20,), "sigmoid", 128),
+    ]
+    assert built[3][0] == "tfds:mnist:train[10:20]"
+    for bad in ("mlp/mnist/extra/20/sigmoid/b128", "mlp/tfds:mnist/20/sigmoid"):
+        with pytest.raises(ValueError, match="is spelled"):
+            get_problem(bad)
+    with pytest.raises(ValueError, match=r"tfds:NAME\[:SPLIT\]"):
+        get_problem("imagenet")

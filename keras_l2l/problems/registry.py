@@ -1,5 +1,6 @@
 """Named problems for the command line, results and presets."""
 
+from keras_l2l import tfds_data
 from keras_l2l.problems.conv import ConvNet
 from keras_l2l.problems.mlp import MLP
 from keras_l2l.problems.quadratic import Quadratic
@@ -25,31 +26,57 @@ MLP_PATTERN = "mlp/DATASET/HIDDEN/ACTIVATION/bBATCH"
 
 def get_problem(name, data_dir=None):
     """The problem registered as `name` (see `PROBLEMS`), an MLP spelled out by name,
-    or a held-out suite task `suite/TASK` (see `suite_tasks.SUITE`).
+    a TFDS dataset's paper MLP, or a held-out suite task `suite/TASK` (see
+    `suite_tasks.SUITE`).
 
     `mlp/DATASET/HIDDEN/ACTIVATION/bBATCH`, e.g. `mlp/fashion_mnist/64-32/gelu/b32`;
-    an empty HIDDEN (`mlp/mnist//sigmoid/b128`) is logistic regression.
+    an empty HIDDEN (`mlp/mnist//sigmoid/b128`) is logistic regression. DATASET
+    is mnist, fashion_mnist, cifar10, or a TFDS image-classification dataset
+    `tfds:NAME[:SPLIT]` (`mlp/tfds:cifar100/64/relu/b128`,
+    `mlp/tfds:emnist/letters:train[:50%]/32/gelu/b64`; see `keras_l2l.tfds_data`),
+    read from `data_dir` as a prepared TFDS data directory. `tfds:NAME[:SPLIT]`
+    alone is the paper's MLP (20 sigmoid units, batch 128) on it.
     """
+    try:
+        problem = _build(name, data_dir)
+    except tfds_data.TFDSDataError as exc:
+        raise type(exc)(f"Problem {name!r}: {exc}") from exc
+    problem.name = name
+    return problem
+
+
+def _build(name, data_dir):
     if name.startswith("mlp/"):
         problem = _mlp_from_name(name, data_dir)
+    elif tfds_data.is_tfds(name):
+        problem = MLP(name, data_dir=data_dir)
     elif name.startswith("suite/"):
         problem = build_task(name[len("suite/"):], data_dir)
     elif name in PROBLEMS:
         problem = PROBLEMS[name](data_dir)
     else:
         raise ValueError(
-            f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, {MLP_PATTERN}, "
+            f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, {MLP_PATTERN} "
+            f"(DATASET may be {tfds_data.SPELLING}), {tfds_data.SPELLING}, "
             f"or suite/TASK with TASK one of {', '.join(TASKS)}."
         )
-    problem.name = name
     return problem
 
 
 def _mlp_from_name(name, data_dir):
     parts = name.split("/")
-    if len(parts) != 5 or not parts[4].startswith("b") or not parts[4][1:].isdigit():
-        raise ValueError(f"An MLP problem is spelled {MLP_PATTERN}, got {name!r}.")
-    _, dataset, hidden, activation, batch = parts
+    # Read from the right: a TFDS DATASET may hold a '/' (tfds:emnist/letters).
+    tfds_dataset = len(parts) > 5 and tfds_data.is_tfds(parts[1])
+    if (
+        (len(parts) != 5 and not tfds_dataset)
+        or not parts[-1].startswith("b")
+        or not parts[-1][1:].isdigit()
+    ):
+        raise ValueError(
+            f"An MLP problem is spelled {MLP_PATTERN} (DATASET may be {tfds_data.SPELLING}), "
+            f"got {name!r}."
+        )
+    dataset, (hidden, activation, batch) = "/".join(parts[1:-3]), parts[-3:]
     try:
         sizes = tuple(int(h) for h in hidden.split("-")) if hidden else ()
     except ValueError:
