@@ -179,10 +179,34 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         }
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        """One fused rule call for all variables (replaces per-variable `update_step`)."""
+        """One fused rule call for all variables (replaces per-variable `update_step`).
+
+        Under a `tf.distribute` strategy this is where Keras all-reduces the
+        gradients, so it does so too, once per step; then every replica runs
+        the rule on the same reduced gradients and writes its own copies of
+        the variables and state (`strategy.extended.update`), as Keras' own
+        optimizers do one variable at a time.
+        """
         given = {
             self._get_variable_index(v): _dense(g) for g, v in zip(grads, trainable_variables)
         }
+        given = _all_reduce_sum(given)
+        anchor = _tf_variable(self._trainable_variables[min(given)])
+
+        def apply_everywhere(strategy, given, learning_rate):
+            strategy.extended.update(
+                anchor,
+                lambda _, given, learning_rate: self._fused_update(given, learning_rate),
+                args=(given, learning_rate),
+                group=False,
+            )
+
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            apply_everywhere, self._distribution_strategy, given, learning_rate
+        )
+
+    def _fused_update(self, given, learning_rate):
+        """Run the rule over every coordinate and write weights and state (one replica)."""
         if self.nan_policy == "raise":
             given = self._checked_finite(given)
         flat_grads = self._flat_gradients(given)
@@ -326,6 +350,21 @@ def _trained_rule(preset, rule, architecture, seed):
 def _dense(grad):
     """A dense float32 gradient (`IndexedSlices` from embeddings are scattered)."""
     return tf.cast(tf.convert_to_tensor(grad), tf.float32)
+
+
+def _all_reduce_sum(given):
+    """`{index: gradient}` summed over replicas (unchanged outside a multi-replica step)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return given
+    indices = sorted(given)
+    reduced = context.all_reduce(tf.distribute.ReduceOp.SUM, [given[i] for i in indices])
+    return dict(zip(indices, reduced))
+
+
+def _tf_variable(variable):
+    """The backend variable behind a Keras variable (what `tf.distribute` updates)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 def _in_xla_context():
