@@ -14,7 +14,7 @@ import keras
 
 from keras_l2l import presets
 from keras_l2l.evaluation import DEFAULT_BASELINES, evaluate, load_rule, write_report
-from keras_l2l.evaluation.demo import run_demo
+from keras_l2l.evaluation.demo import DEMO_BASELINES, DEMO_SEEDS, DEMO_STEPS, run_demo
 from keras_l2l.evaluation.suite import SUITE_BASELINES, SUITES, check_settings, run_suite
 from keras_l2l.evaluation.tuning import GRIDS
 from keras_l2l.meta.export import meta_train_preset
@@ -96,13 +96,18 @@ def _add_evaluation_flags(parser, steps=None, seeds=None, tuning_seeds=3, out=No
 def _add_demo(commands):
     parser = commands.add_parser(
         "demo",
-        help="side-by-side: the default preset vs tuned Adam and baselines on the MNIST MLP",
-        description="Offline without data, it falls back to the 10-d quadratic and says so.",
+        help="side-by-side: the default preset vs tuned Adam on the MNIST MLP, with a verdict",
+        description="MNIST comes from --data-dir / $KERAS_L2L_DATA_DIR, else a Keras download, "
+        "else (offline) the 4,000-image MNIST subset embedded in keras_l2l; the output says "
+        "which. Defaults: preset general vs tuned Adam, 1,000 steps, 20 seeds (about 2-3 "
+        "minutes on 2 cores). Verdict: win / loss only when the 95% CI of learned / Adam "
+        "excludes 1.",
     )
     parser.add_argument("--preset", default=None,
-                        help=f"default: {presets.DEFAULT_PRESET} (quadratic for the fallback)")
-    _add_evaluation_flags(parser, steps=100, seeds=5, tuning_seeds=2, out="keras_l2l_demo")
-    parser.set_defaults(run=lambda args, command: run_demo(
+                        help=f"default: {presets.DEFAULT_PRESET}")
+    _add_evaluation_flags(parser, steps=DEMO_STEPS, seeds=DEMO_SEEDS, tuning_seeds=2,
+                          out="keras_l2l_demo")
+    parser.set_defaults(baselines=list(DEMO_BASELINES), run=lambda args, command: run_demo(
         args.preset, args.steps, args.seeds, args.tuning_seeds, args.baselines,
         args.data_dir, args.out, command,
     ))

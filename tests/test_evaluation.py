@@ -80,6 +80,153 @@ def test_bootstrap_ratio_is_paired_and_deterministic():
     assert all(math.isnan(v) for v in stats.bootstrap_ratio([1.0, math.inf], [1.0, 1.0]))
 
 
+# -- log-space bands, ratios over steps, verdicts (the plots' arithmetic) ----------------
+
+
+def test_log_t_interval_is_the_t_interval_of_the_logs():
+    values = np.array([[1.0, 10.0], [2.0, 40.0], [4.0, 20.0], [8.0, 10.0]])
+    geomean, lo, hi = stats.log_t_interval(values)
+    logs = np.log(values)
+    half = 3.182446305284263 * logs.std(axis=0, ddof=1) / 2.0  # t_{0.975, 3}, sqrt(4)
+    np.testing.assert_allclose(geomean, np.exp(logs.mean(axis=0)))
+    np.testing.assert_allclose(geomean[0], 2.0**1.5)  # (1 * 2 * 4 * 8) ** (1/4)
+    np.testing.assert_allclose(lo, np.exp(logs.mean(axis=0) - half))
+    np.testing.assert_allclose(hi, np.exp(logs.mean(axis=0) + half))
+    # Symmetric on a log axis, always positive, and a constant ratio has no width.
+    np.testing.assert_allclose(geomean / lo, hi / geomean)
+    assert np.all(lo > 0)
+    same = stats.log_t_interval([[3.0], [3.0], [3.0]])
+    np.testing.assert_allclose(np.ravel(same), [3.0, 3.0, 3.0])
+    # Non-positive and NaN values make that step undefined, not a crash.
+    bad = stats.log_t_interval([[1.0, 1.0, 1.0], [0.0, np.nan, 2.0]])
+    assert np.isnan(bad[0][:2]).all() and np.isfinite(bad[0][2])
+
+
+def test_block_means_and_their_steps():
+    curves = np.arange(2 * 7, dtype=float).reshape(2, 7)
+    np.testing.assert_allclose(stats.block_means(curves, 3),
+                               [[1.0, 4.0, 6.0], [8.0, 11.0, 13.0]])
+    np.testing.assert_allclose(stats.block_steps(7, 3), [1.0, 4.0, 6.0])
+    np.testing.assert_allclose(stats.block_means(curves, 1), curves)
+    assert np.isinf(stats.block_means([[1.0, np.inf, 2.0]], 2)[0, 0])
+
+
+def test_band_stores_per_seed_block_means():
+    rng = np.random.default_rng(0)
+    curves = np.exp(rng.normal(size=(4, 450)))
+    band = stats.band(curves)
+    assert band["per_seed"]["every"] == 3  # ceil(450 / 200)
+    values = np.array(band["per_seed"]["values"])
+    assert values.shape == (4, 150)
+    np.testing.assert_allclose(values, curves.reshape(4, 150, 3).mean(axis=2), rtol=1e-4)
+    np.testing.assert_allclose(band["mean"], curves.mean(axis=0))
+    short = stats.band(curves[:, :50])
+    assert short["per_seed"]["every"] == 1
+    np.testing.assert_allclose(short["per_seed"]["values"], curves[:, :50], rtol=1e-4)
+
+
+def test_paired_log_ratio_against_numpy():
+    learned = np.array([[1.0, 2.0], [2.0, 6.0], [4.0, 5.0]])
+    adam = np.array([[2.0, 2.0], [4.0, 3.0], [8.0, 10.0]])
+    ratio, lo, hi = stats.paired_log_ratio(learned, adam)
+    logs = np.log(learned / adam)
+    half = 4.302652729911275 * logs.std(axis=0, ddof=1) / np.sqrt(3)
+    np.testing.assert_allclose(ratio, np.exp(logs.mean(axis=0)))
+    np.testing.assert_allclose([lo, hi], [np.exp(logs.mean(axis=0) - half),
+                                          np.exp(logs.mean(axis=0) + half)])
+    assert ratio[0] == pytest.approx(0.5) and lo[0] == pytest.approx(0.5)  # paired: no spread
+
+
+def test_lognormal_from_t_band_recovers_a_lognormal():
+    # A lognormal with mu = 0.3, sigma = 0.5 has mean exp(mu + sigma^2 / 2) and
+    # sd = mean * sqrt(exp(sigma^2) - 1); its stored t-band is mean -+ t * sd / sqrt(n).
+    mu, sigma, n = 0.3, 0.5, 10
+    mean = math.exp(mu + sigma**2 / 2)
+    sd = mean * math.sqrt(math.exp(sigma**2) - 1)
+    half = 2.2621571627409915 * sd / math.sqrt(n)  # t_{0.975, 9}
+    got_mu, got_sigma = stats.lognormal_from_t_band([mean], [mean - half], [mean + half], n)
+    assert got_mu[0] == pytest.approx(mu) and got_sigma[0] == pytest.approx(sigma)
+
+
+@pytest.mark.parametrize("lo, hi, expected", [
+    (0.80, 0.95, "win"),          # the whole CI below 1
+    (1.05, 1.40, "loss"),         # the whole CI above 1
+    (0.90, 1.10, "no clear difference"),  # the CI contains 1
+    (1.00, 1.20, "no clear difference"),  # touching 1 is not a loss
+    (math.nan, math.nan, "undetermined"),
+    (None, 1.2, "undetermined"),
+])
+def test_verdict(lo, hi, expected):
+    assert stats.verdict(lo, hi) == expected
+
+
+def _synthetic_results(steps, seeds, per_seed=True, adam_factor=2.0):
+    """A results dict as `evaluate` writes it, with known curves."""
+    rng = np.random.default_rng(1)
+    base = np.exp(-np.linspace(0.0, 3.0, steps))[None, :] * np.exp(
+        rng.normal(0.0, 0.1, (seeds, steps)))
+    optimizers = {}
+    for name, factor in (("learned", 1.0), ("adam", adam_factor), ("sgd", 3.0)):
+        curves = base * factor
+        band = stats.band(curves)
+        if not per_seed:
+            del band["per_seed"]
+        finals = list(curves[:, -1])
+        optimizers[name] = {
+            "learning_rate": None if name == "learned" else 0.01,
+            "final_loss": stats.summary(finals), "test_metric": None, "curve": band,
+            "seconds_per_step": 0.001,
+        }
+    return {"problem": "synthetic", "steps": steps, "seeds": list(range(seeds)),
+            "eval_set": "itself", "optimizers": optimizers, "loss_label": "loss",
+            "ratio_to_best_baseline": None, "tuning": {}, "command": "test"}, base
+
+
+def test_curve_and_ratio_stats_are_exact_with_per_seed_curves():
+    from keras_l2l.evaluation import report
+
+    results, base = _synthetic_results(30, 6)
+    steps, geomean, lo, hi, per_seed, every = report.curve_stats(
+        results["optimizers"]["adam"], 6)
+    assert every == 1 and per_seed is not None
+    np.testing.assert_allclose(steps, np.arange(30))
+    np.testing.assert_allclose(geomean, np.exp(np.log(2.0 * base).mean(axis=0)), rtol=1e-4)
+    assert np.all(lo < geomean) and np.all(geomean < hi)
+    _, ratio, rlo, rhi, exact = report.ratio_stats(results)
+    assert exact
+    np.testing.assert_allclose([ratio, rlo, rhi], 0.5, rtol=1e-4)  # paired: exactly 1/2
+
+
+def test_old_results_without_per_seed_curves_are_approximated():
+    from keras_l2l.evaluation import report
+
+    results, _ = _synthetic_results(30, 6, per_seed=False)
+    _, geomean, lo, hi, per_seed, _ = report.curve_stats(results["optimizers"]["adam"], 6)
+    mean = np.array(results["optimizers"]["adam"]["curve"]["mean"])
+    assert per_seed is None and np.all(geomean <= mean)
+    assert np.all(lo < geomean) and np.all(geomean < hi)
+    _, ratio, rlo, rhi, exact = report.ratio_stats(results)
+    assert not exact and np.all(rlo < ratio) and np.all(ratio < rhi)
+    np.testing.assert_allclose(ratio, 0.5, rtol=0.02)
+    long, _ = _synthetic_results(450, 3, per_seed=False)  # blocks: no band
+    _, ratio, rlo, _, _ = report.ratio_stats(long)
+    assert len(ratio) == 150 and np.isnan(rlo).all()
+
+
+@pytest.mark.parametrize("per_seed", [True, False])
+def test_curves_png_is_written_and_rerendered_from_results_json(tmp_path, per_seed):
+    from keras_l2l.evaluation import report
+
+    results, _ = _synthetic_results(450, 4, per_seed=per_seed)
+    write_report(results, tmp_path)
+    (tmp_path / "curves.png").unlink()
+    (tmp_path / "report.md").unlink()
+    assert report.render(tmp_path) == tmp_path / "curves.png"
+    assert "| learned |" in (tmp_path / "report.md").read_text()
+    with Image.open(tmp_path / "curves.png") as image:
+        assert image.format == "PNG" and image.size[0] > 400 and image.size[1] > 600
+
+
 def test_grid_search_finds_closed_form_best_rate_with_one_trace():
     problem, steps, seeds = Parabola(a=3.0), 10, tuning.tuning_seeds(2)
     run = make_rollout(SGD(), problem)
@@ -221,10 +368,13 @@ def _check_results(results):
         if entry["test_metric"] is not None:
             _check_summary(entry["test_metric"], len(seeds))
         curve = entry["curve"]
-        assert set(curve) == {"mean", "lo", "hi"}
+        assert set(curve) == {"mean", "lo", "hi", "per_seed"}
         for key in ("mean", "lo", "hi"):
             assert len(curve[key]) == steps and all(isinstance(v, float) for v in curve[key])
         assert all(lo <= m <= hi for lo, m, hi in zip(curve["lo"], curve["mean"], curve["hi"]))
+        every, values = curve["per_seed"]["every"], curve["per_seed"]["values"]
+        assert len(values) == len(seeds)
+        assert all(len(row) == math.ceil(steps / every) for row in values)
         assert isinstance(entry["seconds_per_step"], float) and entry["seconds_per_step"] > 0
 
 

@@ -129,3 +129,50 @@ def test_evaluate_flag_errors(extra, message, capsys):
     if "--steps" not in extra:
         argv += ["--steps", "5"]
     assert message in _exit_message(argv + extra, capsys)
+
+
+def _summary(horizons=("200", "1000")):
+    """A summary.json-shaped dict with known ratios, two tasks, one diverged."""
+    tasks = {"task-a": "first", "task-b": "second"}
+    ratio = {"mean": 0.8, "ci95": [0.7, 0.9]}
+    results = {
+        "task-a": {h: {"ratio_to_best": ratio, "ratio_to_adam": ratio, "best_baseline": "adam"}
+                   for h in horizons},
+        "task-b": {h: {"ratio_to_best": {"mean": None, "ci95": [None, None]},
+                       "ratio_to_adam": {"mean": 3.0, "ci95": [2.0, 4.5]},
+                       "best_baseline": "nag"} for h in horizons},
+    }
+    per_horizon = {h: {"geomean_ratio_to_best": None, "geomean_ratio_to_adam": math.sqrt(2.4)}
+                   for h in horizons}
+    return {"tasks": tasks, "horizons": [int(h) for h in horizons], "seeds": [0, 1, 2],
+            "results": results, "per_horizon": per_horizon,
+            "learned": {"preset": "general", "rule": {"class": "HierarchicalLSTM"}}}
+
+
+def test_suite_plot_values_and_file(tmp_path):
+    from keras_l2l.evaluation import suite_report
+
+    summary = _summary()
+    values = suite_report.panel_values(summary, "200")
+    assert values["ratio_to_best"][0] == (0.8, 0.7, 0.9)
+    assert all(math.isnan(v) for v in values["ratio_to_best"][1])  # null -> NaN
+    assert values["ratio_to_adam"][1] == (3.0, 2.0, 4.5)
+    assert values["ratio_to_adam"][2][0] == pytest.approx(math.sqrt(2.4))  # geometric mean
+    suite_report.plot_ratios(summary, tmp_path / "suite.png")
+    with Image.open(tmp_path / "suite.png") as image:
+        assert image.format == "PNG" and image.size[0] > 600
+
+
+def test_suite_png_is_rerendered_from_a_committed_summary(tmp_path):
+    from pathlib import Path
+
+    from keras_l2l.evaluation import suite_report
+
+    committed = Path(__file__).resolve().parent.parent / "results" / "suite" / "summary.json"
+    if not committed.is_file():
+        pytest.skip("no committed suite summary")
+    (tmp_path / "summary.json").write_text(committed.read_text())
+    assert suite_report.render(tmp_path) == tmp_path / "suite.png"
+    assert "geometric mean" in (tmp_path / "summary.md").read_text()
+    with Image.open(tmp_path / "suite.png") as image:
+        assert image.format == "PNG"

@@ -2,14 +2,18 @@
 
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import numpy as np  # noqa: E402
+from scipy import stats as scipy_stats  # noqa: E402
 
+from keras_l2l.evaluation import stats  # noqa: E402
 from keras_l2l.evaluation.tuning import describe_grid  # noqa: E402
 
 
@@ -81,12 +85,20 @@ def _ratio_cell(name, results):
 
 def markdown(results):
     """The report: a results table, how to read it, the settings and the command."""
-    lines = [
-        f"# Evaluation on `{results['problem']}`",
-        "",
+    lines = [f"# Evaluation on `{results['problem']}`", ""]
+    if results.get("demo", {}).get("summary"):
+        lines += [f"**{results['demo']['summary']}**", ""]
+    if results.get("data_source"):
+        lines += [f"Data: {results['data_source']['description']}.", ""]
+    lines += [
         *_table(results),
         "",
         "![loss curves](curves.png)",
+        "",
+        "Top: minibatch loss per step, geometric mean over seeds with its 95% band (log "
+        "space). Bottom: learned / tuned Adam (else the best baseline) per step, log axis, "
+        "with the final eval-loss ratio and its CI in its title. The figure's footnote says "
+        "how lines and bands were computed.",
         "",
         "## Settings",
         "",
@@ -133,6 +145,10 @@ def _settings(results):
     lines = []
     if ratio is not None:
         lines.append(f"- ratio vs best baseline (`{ratio['baseline']}`): {ratio['method']}")
+    if results.get("demo"):
+        lines.append(f"- verdict (vs `{results['demo']['baseline']}`): {results['demo']['method']}")
+    if results.get("data_source"):
+        lines.append(f"- data: {results['data_source']['description']}")
     return lines + [
         f"- problem: `{results['problem']}`; loss: {results.get('loss_label', 'loss')}",
         f"- evaluation set: {results['eval_set']}",
@@ -153,33 +169,271 @@ def _settings(results):
     ]
 
 
+#: Fixed colours, so an optimizer looks the same in every figure.
+COLORS = {
+    "learned": "tab:red", "adam": "tab:blue", "adamw": "tab:cyan", "rmsprop": "tab:purple",
+    "nag": "tab:green", "momentum": "tab:olive", "sgd": "tab:gray", "lbfgs": "tab:brown",
+}
+
+CURVE_BANDS = (
+    "lines: geometric mean over seeds of the minibatch loss; shaded: its 95% CI (Student t "
+    "on log loss), so bands stay positive on the log axis"
+)
+APPROXIMATE_BANDS = (
+    "this results.json predates per-seed curves: geometric means and bands are approximated "
+    "from the stored per-step arithmetic means and t-intervals (lognormal), and the ratio's "
+    "band is unpaired (wider than the paired one)"
+)
+NO_BANDS = (
+    "this results.json predates per-seed curves: lines are approximate geometric means "
+    "(lognormal, from the stored per-step means and t-intervals), averaged over blocks of "
+    "{every} steps; no bands, because the stored per-step intervals measure single-minibatch "
+    "noise, not the spread of these averages; the final-loss CI is exact"
+)
+
+
+def curve_stats(entry, seeds, confidence=0.95):
+    """`(steps, geomean, lo, hi, per-seed blocks or None, every)` of one optimizer's curve.
+
+    From the stored per-seed block means when present (exact: `stats.log_band`).
+    Otherwise approximated from the stored per-step arithmetic band
+    (`stats.lognormal_from_t_band`): at full resolution with its band when the run
+    has at most `stats.MAX_STORED_POINTS` steps; averaged over blocks of steps
+    without a band (NaN `lo`, `hi`) when longer, since a block average's spread
+    cannot be recovered from per-step intervals.
+    """
+    curve = entry["curve"]
+    total = len(curve["mean"])
+    stored = curve.get("per_seed")
+    if stored is not None:
+        every = int(stored["every"])
+        values = _array(stored["values"])
+        geomean, lo, hi = stats.log_band(values, confidence)
+        return stats.block_steps(total, every), geomean, lo, hi, values, every
+    every = max(1, math.ceil(total / stats.MAX_STORED_POINTS))
+    mean, lo, hi = (_array(curve[k]) for k in ("mean", "lo", "hi"))
+    mu, sigma = stats.lognormal_from_t_band(mean, lo, hi, seeds, confidence)
+    steps = stats.block_steps(total, every)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if every > 1:
+            geomean = np.exp(stats.block_means(mu, every))
+            return steps, geomean, np.full_like(geomean, np.nan), np.full_like(geomean, np.nan), \
+                None, every
+        half = _t(seeds, confidence) * sigma / math.sqrt(seeds)
+        return steps, np.exp(mu), np.exp(mu - half), np.exp(mu + half), None, every
+
+
+def ratio_stats(results, numerator="learned", denominator="adam", confidence=0.95):
+    """`(steps, ratio, lo, hi, exact)`: the per-step ratio of two optimizers' curves.
+
+    Exact (`exact` True): the geometric mean over seeds of the per-seed ratios of
+    block-mean minibatch losses, paired by seed, with its log-space t-interval
+    (`stats.paired_log_ratio`). Older results.json without per-seed curves: the ratio
+    of the approximate geometric means (see `curve_stats`), with an unpaired interval
+    for runs of at most `stats.MAX_STORED_POINTS` steps and none (NaN) for longer ones.
+    """
+    seeds = len(results["seeds"])
+    entries = results["optimizers"]
+    num = curve_stats(entries[numerator], seeds, confidence)
+    den = curve_stats(entries[denominator], seeds, confidence)
+    if num[4] is not None and den[4] is not None and num[4].shape == den[4].shape:
+        ratio, lo, hi = stats.paired_log_ratio(num[4], den[4], confidence)
+        return num[0], ratio, lo, hi, True
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ratio = num[1] / den[1]
+        if num[5] > 1 or den[5] > 1 or len(num[1]) != len(den[1]):
+            return num[0], ratio, np.full_like(ratio, np.nan), np.full_like(ratio, np.nan), False
+        params = [stats.lognormal_from_t_band(*(_array(entries[name]["curve"][k])
+                                                for k in ("mean", "lo", "hi")), seeds, confidence)
+                  for name in (numerator, denominator)]
+        (_, s_n), (_, s_d) = params  # unpaired: the two log variances add
+        half = _t(seeds, confidence) * np.sqrt((s_n**2 + s_d**2) / seeds)
+        return num[0], ratio, ratio * np.exp(-half), ratio * np.exp(half), False
+
+
+def _array(values):
+    """A float array from JSON lists, null (a non-finite value) as NaN."""
+    return np.array(_nulls_to_nan(values), np.float64)
+
+
+def _nulls_to_nan(values):
+    if isinstance(values, (list, tuple)):
+        return [_nulls_to_nan(v) for v in values]
+    return np.nan if values is None else values
+
+
+def _t(seeds, confidence):
+    """The two-sided Student-t quantile for `seeds` values; NaN below two."""
+    if not seeds or seeds < 2:
+        return math.nan
+    return float(scipy_stats.t.ppf(0.5 + confidence / 2, seeds - 1))
+
+
+def reference_optimizer(results):
+    """The baseline the learned optimizer is compared with over steps: Adam, else the best."""
+    if "adam" in results["optimizers"]:
+        return "adam"
+    ratio = results.get("ratio_to_best_baseline") or {}
+    return ratio.get("baseline")
+
+
 def plot_curves(results, path):
-    """Mean minibatch loss per step with its shaded 95% band, one line per optimizer."""
-    figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
-    bands = {
-        name: {k: np.array(v, dtype=float) for k, v in entry["curve"].items()}
-        for name, entry in results["optimizers"].items()
-    }
-    means = np.concatenate([b["mean"] for b in bands.values()])
-    positive = means[np.isfinite(means) & (means > 0)]
-    floor = positive.min() / 2 if positive.size else 1e-12
-    for name, b in bands.items():
-        steps = np.arange(len(b["mean"]))
-        (line,) = axes.plot(steps, b["mean"], label=name, linewidth=1.5)
-        lo = np.maximum(np.nan_to_num(b["lo"], nan=floor), floor)
-        axes.fill_between(steps, lo, b["hi"], color=line.get_color(), alpha=0.2, linewidth=0)
+    """Loss curves (geometric mean, log-space 95% band) over a panel of learned / Adam."""
     seeds = results["seeds"]
-    axes.set_yscale("log")
-    axes.set_xlabel("optimizee step")
-    axes.set_ylabel(f"minibatch training loss: {results.get('loss_label', 'loss')}")
-    title = f"{results['problem']}: mean and 95% CI over {len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
-    if "lbfgs" in bands:
-        title += "\n(lbfgs: full-batch loss per iteration)"
-    axes.set_title(title)
-    axes.grid(True, which="both", alpha=0.3)
-    note = "shaded: 95% Student-t band over seeds, cut at the plot's floor where it reaches <= 0"
-    figure.text(0.01, 0.01, note, fontsize=7, color="0.4")
-    axes.legend()
-    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    reference = reference_optimizer(results)
+    with_ratio = "learned" in results["optimizers"] and reference is not None
+    figure, axes = plt.subplots(
+        2 if with_ratio else 1, 1, figsize=(8, 7.6 if with_ratio else 5), dpi=120,
+        sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 2] if with_ratio else [1]},
+    )
+    exact = _draw_losses(axes[0][0], results)
+    title = (f"{results['problem']}: {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
+             f"{results['steps']} steps")
+    source = (results.get("data_source") or {}).get("kind")
+    if source == "embedded":
+        title += "\non the MNIST subset embedded in keras_l2l (4,000 training images)"
+    axes[0][0].set_title(title, fontsize=10)
+    if with_ratio:
+        _draw_ratio(axes[1][0], results, reference)
+    every = curve_stats(next(iter(results["optimizers"].values())), len(seeds))[5]
+    if exact:
+        notes = [CURVE_BANDS]
+        if every > 1:
+            notes.append(f"each point: a seed's minibatch losses averaged over a block of "
+                         f"{every} steps, then the geometric mean over seeds")
+    else:
+        notes = [CURVE_BANDS, APPROXIMATE_BANDS] if every == 1 else [NO_BANDS.format(every=every)]
+    if "lbfgs" in results["optimizers"]:
+        notes.append("lbfgs: full-batch loss per L-BFGS iteration")
+    axes[-1][0].set_xlabel("optimizee step")
+    figure.text(0.01, 0.005, "\n".join(textwrap.fill(n, 150) for n in notes), fontsize=6.5,
+                color="0.35", va="bottom")
+    figure.tight_layout(rect=(0, 0.012 + 0.0125 * _lines(notes), 1, 1))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
+    return path
+
+
+def _lines(notes):
+    return sum(len(textwrap.wrap(n, 150)) for n in notes)
+
+
+def _draw_losses(axis, results):
+    """One geometric-mean line and band per optimizer; True when all bands are exact."""
+    seeds = len(results["seeds"])
+    exact = True
+    at_edge = results.get("tuning", {}).get("at_grid_edge", [])
+    for index, (name, entry) in enumerate(results["optimizers"].items()):
+        steps, geomean, lo, hi, per_seed, _ = curve_stats(entry, seeds)
+        exact = exact and per_seed is not None
+        color = COLORS.get(name, f"C{index % 10}")
+        learned = name == "learned"
+        label = name
+        if entry.get("learning_rate") is not None and not learned:
+            label += f" (lr {entry['learning_rate']:.3g}{', grid edge' if name in at_edge else ''})"
+        diverged = (results.get("diverged_seeds") or {}).get(name) or []
+        if diverged:
+            label += f", diverged on {len(diverged)}/{seeds} seeds"
+        axis.plot(steps, _positive(geomean), color=color, label=label,
+                  linewidth=2.2 if learned else 1.3, zorder=3 if learned else 2,
+                  linestyle="--" if name == "lbfgs" else "-")
+        axis.fill_between(steps, _positive(lo), _positive(hi), color=color,
+                          alpha=0.25 if learned else 0.15, linewidth=0, zorder=1)
+    axis.set_yscale("log")
+    _plain_log_ticks(axis)
+    axis.set_ylabel(f"minibatch training loss\n{results.get('loss_label', 'loss')}")
+    axis.grid(True, which="major", alpha=0.35)
+    axis.grid(True, which="minor", alpha=0.12)
+    axis.legend(fontsize=8, ncol=2 if len(results["optimizers"]) > 4 else 1, framealpha=0.85)
+    return exact
+
+
+def _draw_ratio(axis, results, reference):
+    """learned / `reference` over steps with its band and the line at 1; True if paired."""
+    steps, ratio, lo, hi, exact = ratio_stats(results, "learned", reference)
+    axis.axhline(1.0, color="0.2", linewidth=1.0, zorder=2)
+    axis.plot(steps, _positive(ratio), color=COLORS["learned"], linewidth=1.8, zorder=3,
+              label=f"learned / {reference}, geometric mean over seeds")
+    if np.any(np.isfinite(lo)):
+        axis.fill_between(steps, _positive(lo), _positive(hi), color=COLORS["learned"],
+                          alpha=0.2, linewidth=0, zorder=1,
+                          label="95% CI" + (" (paired by seed)" if exact else " (unpaired)"))
+    axis.set_yscale("log")
+    finite = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in (ratio, lo, hi)])
+    if finite.size:
+        low, high = np.percentile(finite, [1, 99])
+        low, high = min(low, 0.8), max(high, 1.25)
+        axis.set_ylim(low / 1.1, high * 1.1)
+    _plain_log_ticks(axis)
+    axis.set_ylabel(f"minibatch loss ratio\nlearned / {reference}\n(below 1: learned lower)")
+    axis.grid(True, which="major", alpha=0.35)
+    final = _final_ratio_text(results, reference)
+    if final:
+        axis.set_title(final, fontsize=9)
+    axis.legend(fontsize=8, loc="best", framealpha=0.85)
+    return exact
+
+
+def _final_ratio_text(results, reference):
+    """The final eval-loss ratio vs `reference` with its paired bootstrap CI, as text."""
+    optimizers = results["optimizers"]
+    learned = [math.inf if v is None else v for v in optimizers["learned"]["final_loss"]["per_seed"]]
+    base = [math.inf if v is None else v for v in optimizers[reference]["final_loss"]["per_seed"]]
+    ratio, lo, hi = stats.bootstrap_ratio(learned, base)
+    if not math.isfinite(ratio):
+        return None
+    return (f"final eval loss, learned / {reference}: {ratio:.3g} "
+            f"[95% CI {lo:.3g}, {hi:.3g}] (paired bootstrap): {stats.verdict(lo, hi)}")
+
+
+def _positive(values):
+    values = np.asarray(values, np.float64)
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def _plain_log_ticks(axis):
+    """Label a log y axis spanning under ~2.5 decades with plain numbers (0.1, 0.2, 0.9, 1.5).
+
+    Picks the coarsest of a few tick sets that gives at least three ticks; wider
+    ranges keep matplotlib's powers of ten.
+    """
+    low, high = axis.get_ylim()
+    if not (low > 0 and high / low < 10**2.5):
+        return
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9),
+                      (1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [float(f"{m * 10.0**d:.3g}")
+                 for d in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+                 for m in mantissas if low <= m * 10.0**d <= high]
+        if len(ticks) >= 3:
+            break
+    if len(ticks) < 2:
+        return
+    axis.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axis.set_ylim(low, high)
+
+
+# -- re-rendering from results.json -----------------------------------------------
+
+
+def render(directory):
+    """Rewrite `directory`/report.md and curves.png from its results.json (no runs)."""
+    directory = Path(directory)
+    results = json.loads((directory / "results.json").read_text())
+    (directory / "report.md").write_text(markdown(results))
+    return plot_curves(results, directory / "curves.png")
+
+
+def main(argv=None):
+    """`python -m keras_l2l.evaluation.report DIR...`: re-render each DIR's report and plot."""
+    import sys
+
+    for directory in (sys.argv[1:] if argv is None else argv):
+        print(f"Wrote {render(directory)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,11 @@
 """summary.json, summary.md and suite.png of a held-out suite run (see `suite.run_suite`)."""
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.patches
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -13,6 +15,17 @@ import numpy as np  # noqa: E402
 from keras_l2l.evaluation.report import _number, write_json  # noqa: E402
 
 ABOVE = 1.25  # the line drawn and counted: a task above it is lost (issue 11's target)
+
+
+def render(out):
+    """Rewrite OUT/summary.md and suite.png from OUT/summary.json (no runs)."""
+    import json
+
+    out = Path(out)
+    summary = json.loads((out / "summary.json").read_text())
+    (out / "summary.md").write_text(markdown(summary))
+    plot_ratios(summary, out / "suite.png")
+    return out / "suite.png"
 
 
 def write_summary(summary, out, command=None):
@@ -39,7 +52,7 @@ def markdown(summary):
         "",
         *_geomean_table(summary),
         "",
-        "![learned / best tuned baseline per task](suite.png)",
+        "![learned / best tuned baseline and / tuned Adam per task](suite.png)",
         "",
     ]
     for horizon in summary["horizons"]:
@@ -121,40 +134,66 @@ def _diverged_cell(diverged, seeds):
 # -- plot --------------------------------------------------------------------------
 
 
+#: The two ratios drawn per task: (summary key, legend label, colour).
+SERIES = (
+    ("ratio_to_best", "learned / best tuned baseline", "tab:blue"),
+    ("ratio_to_adam", "learned / tuned Adam", "tab:orange"),
+)
+
+
 def plot_ratios(summary, path):
-    """One panel per horizon: learned / best tuned baseline per task, 95% CI, log axis."""
-    tasks = list(summary["tasks"]) + ["geometric mean"]
+    """One panel per horizon: per task, learned / best tuned and / tuned Adam, 95% CI, log axis."""
     horizons = [str(h) for h in summary["horizons"]]
-    panels = {h: _panel_values(summary, h) for h in horizons}
-    limits = _limits([v for values in panels.values() for row in values for v in row])
+    tasks = list(summary["tasks"])
+    panels = {h: panel_values(summary, h) for h in horizons}
+    limits = _limits([v for panel in panels.values() for rows in panel.values()
+                      for row in rows for v in row])
+    labels = [_task_label(summary, task, horizons) for task in tasks] + ["geometric mean"]
     figure, axes = plt.subplots(
-        1, len(horizons), figsize=(3.2 * len(horizons) + 3.2, 0.42 * len(tasks) + 1.6),
+        1, len(horizons), figsize=(3.6 * len(horizons) + 3.6, 0.55 * len(labels) + 2.0),
         dpi=120, sharey=True, squeeze=False,
     )
     for axis, horizon in zip(axes[0], horizons):
         _draw_panel(axis, panels[horizon], limits)
-        axis.set_title(f"{horizon} steps")
-    axes[0][0].set_yticks(range(len(tasks)), tasks)
+        axis.set_title(f"{horizon} steps", fontsize=10)
+    axes[0][0].set_yticks(range(len(labels)), labels, fontsize=8.5)
     axes[0][0].invert_yaxis()
+    handles = [matplotlib.patches.Patch(color=color, alpha=0.85, label=label)
+               for _, label, color in SERIES if any(panels[h].get(_) for h in horizons)]
+    figure.legend(handles=handles, fontsize=8, loc="lower center", ncol=len(handles),
+                  bbox_to_anchor=(0.5, 0.035), frameon=False)
     name = summary["learned"]["preset"] or summary["learned"]["rule"]["class"]
-    figure.suptitle(f"{name}: mean final loss / the best tuned baseline's\n95% CI over "
-                    f"{len(summary['seeds'])} seeds; left of 1: the learned optimizer is better",
-                    fontsize=10)
-    figure.text(0.01, 0.01, f"green < 1 <= orange <= {ABOVE} (dashed) < red; black: geometric "
-                "mean over tasks", fontsize=7, color="0.4")
-    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    figure.suptitle(f"{name} on the held-out suite: mean final loss ratio per task\n"
+                    f"95% CI over {len(summary['seeds'])} seeds (paired bootstrap); "
+                    "left of 1: the learned optimizer is better", fontsize=10)
+    note = (f"Bars start at 1; whiskers: 95% CI; dashed red line: {ABOVE}; numbers: the "
+            "ratio; the geometric mean over tasks has no CI; (best: X): the best tuned "
+            "baseline, where it is not Adam.")
+    figure.text(0.01, 0.008, textwrap.fill(note, 110), fontsize=6.5, color="0.35")
+    figure.tight_layout(rect=(0, 0.075, 1, 1))
     figure.savefig(path)
     plt.close(figure)
 
 
-def _panel_values(summary, horizon):
-    """`[(ratio, lo, hi)]` per task, then the geometric mean (no CI); NaN for nulls."""
-    values = []
-    for by_horizon in summary["results"].values():
-        ratio = by_horizon[horizon]["ratio_to_best"]
-        values.append(tuple(_float(v) for v in (ratio["mean"], *ratio["ci95"])))
-    geomean = _float(summary["per_horizon"][horizon].get("geomean_ratio_to_best"))
-    return values + [(geomean, math.nan, math.nan)]
+def _task_label(summary, task, horizons):
+    best = {summary["results"][task][h]["best_baseline"] for h in horizons} - {"adam", None}
+    return f"{task} (best: {', '.join(sorted(best))})" if best else task
+
+
+def panel_values(summary, horizon):
+    """`{summary key: [(ratio, lo, hi)] per task, then the geometric mean (NaN CI)}`.
+
+    Nulls become NaN; a series absent from the summary (no Adam run) is left out.
+    """
+    values = {}
+    for key, _, _ in SERIES:
+        rows = [by_horizon[horizon][key] for by_horizon in summary["results"].values()]
+        if any(row is None for row in rows):
+            continue
+        values[key] = [tuple(_float(v) for v in (row["mean"], *row["ci95"])) for row in rows]
+        geomean = _float(summary["per_horizon"][horizon].get(f"geomean_{key}"))
+        values[key].append((geomean, math.nan, math.nan))
+    return values
 
 
 def _float(value):
@@ -163,7 +202,7 @@ def _float(value):
 
 def _limits(values):
     finite = [v for v in values if math.isfinite(v) and v > 0]
-    return min([0.5, *finite]) / 1.2, max([2.0, *finite]) * 1.2
+    return min([0.5, *finite]) / 1.3, max([2.0, *finite]) * 1.6
 
 
 def _ticks(limits):
@@ -174,26 +213,51 @@ def _ticks(limits):
     return [2.0**e for e in exponents if e % stride == 0]
 
 
-def _draw_panel(axis, values, limits):
+def _draw_panel(axis, panel, limits):
     axis.set_xscale("log")
     axis.set_xlim(*limits)
     ticks = _ticks(limits)
     axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
     axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    for row, (ratio, lo, hi) in enumerate(values):
-        if not math.isfinite(ratio):
-            label = "diverged" if ratio == math.inf else "n/a"
-            axis.text(1.0, row, f" {label}", va="center", fontsize=8, color="darkred")
-            continue
-        color = "tab:green" if ratio < 1 else ("tab:orange" if ratio <= ABOVE else "tab:red")
-        if row == len(values) - 1:
-            color = "black"
-        axis.barh(row, ratio - 1.0, left=1.0, height=0.6, color=color, alpha=0.8)
-        if math.isfinite(lo) and math.isfinite(hi):
-            axis.errorbar(ratio, row, xerr=[[ratio - lo], [hi - ratio]], fmt="none",
-                          ecolor="0.2", capsize=3, linewidth=1)
-    axis.axvline(1.0, color="0.3", linewidth=1)
+    height = 0.8 / max(1, len(panel))
+    for number, (key, values) in enumerate(panel.items()):
+        color = dict((k, c) for k, _, c in SERIES)[key]
+        offset = (number - (len(panel) - 1) / 2) * height
+        for row, (ratio, lo, hi) in enumerate(values):
+            y = row + offset
+            if not math.isfinite(ratio):
+                label = "diverged" if ratio == math.inf else "n/a"
+                axis.text(1.02, y, label, va="center", fontsize=7, color="darkred")
+                continue
+            last = row == len(values) - 1
+            axis.barh(y, ratio - 1.0, left=1.0, height=height * 0.9, color=color,
+                      alpha=1.0 if last else 0.8, edgecolor="black" if last else "none",
+                      linewidth=0.8)
+            low, high = min(ratio, 1.0), max(ratio, 1.0)
+            if math.isfinite(lo) and math.isfinite(hi):
+                axis.errorbar(ratio, y, xerr=[[ratio - lo], [hi - ratio]], fmt="none",
+                              ecolor="0.15", capsize=2, linewidth=0.9)
+                low, high = min(low, lo), max(high, hi)
+            if ratio < 1:  # the number goes on the bar's far side, clear of the line at 1
+                axis.text(low / 1.04, y, f"{ratio:.2f}", va="center", ha="right", fontsize=6.5,
+                          color="0.2")
+            else:
+                axis.text(high * 1.04, y, f"{ratio:.2f}", va="center", fontsize=6.5, color="0.2")
+    rows = len(next(iter(panel.values()))) if panel else 0
+    axis.axvline(1.0, color="0.2", linewidth=1)
     axis.axvline(ABOVE, color="tab:red", linewidth=1, linestyle="--")
-    axis.axhline(len(values) - 1.5, color="0.7", linewidth=0.8)
+    axis.axhline(rows - 1.5, color="0.6", linewidth=0.8)
     axis.grid(True, axis="x", which="both", alpha=0.3)
-    axis.set_xlabel("ratio (log scale)")
+    axis.set_xlabel("ratio of mean final losses (log scale)")
+
+
+def main(argv=None):
+    """`python -m keras_l2l.evaluation.suite_report OUT...`: re-render each suite summary."""
+    import sys
+
+    for out in (sys.argv[1:] if argv is None else argv):
+        print(f"Wrote {render(out)}")
+
+
+if __name__ == "__main__":
+    main()
