@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from keras_l2l import datasets, problems, rules
+from keras_l2l import callbacks, datasets, problems, rules
 from keras_l2l.meta import MetaTrainer
 from keras_l2l.optimizer import LearnedOptimizer
 from keras_l2l.trained_rule import TrainedRule

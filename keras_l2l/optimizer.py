@@ -96,6 +96,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         self.skipped_steps = self.add_variable(
             (), initializer="zeros", dtype="int64", name="skipped_steps"
         )
+        self._last_step = _StepSize()
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
@@ -214,6 +215,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
 
         def update():
             updates, new_state, state = self._run_rule(flat_grads, masks, learning_rate)
+            self._record_size(updates)
             self._write_state(new_state, state, masks)
             self._write_updates(updates, given)
             return tf.constant(True)
@@ -285,6 +287,23 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             self._compiled_rule = (self.rule, tf.function(self.rule, jit_compile=True))
         return self._compiled_rule[1]
 
+    @property
+    def update_norm(self):
+        """Global L2 norm of the last applied update (0 before the first step)."""
+        return self._last_step.norm
+
+    @property
+    def update_ratio(self):
+        """Last update's norm over the parameters' norm before it: the relative step size."""
+        return self._last_step.ratio
+
+    def _record_size(self, updates):
+        """Store the update's global L2 norm and its ratio to the parameters' norm."""
+        norm = tf.norm(updates)
+        squares = [tf.reduce_sum(tf.square(tf.cast(v, tf.float32))) for v in self._trainable_variables]
+        self._last_step.norm.assign(norm)
+        self._last_step.ratio.assign(tf.math.divide_no_nan(norm, tf.sqrt(tf.add_n(squares))))
+
     def _write_updates(self, updates, given):
         """Add each variable's slice of the flat updates to it (variables with a gradient only)."""
         for index, update in enumerate(flat.unflatten(updates, self._shapes)):
@@ -313,6 +332,18 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             state_dtype=self.state_dtype,
         )
         return config
+
+
+class _StepSize:
+    """Size of the last applied step, for `keras_l2l.callbacks.UpdateMonitor`.
+
+    A plain holder keeps these variables out of the optimizer's saved
+    variables, so archives written before they existed load unchanged.
+    """
+
+    def __init__(self):
+        self.norm = tf.Variable(0.0, trainable=False, name="update_norm")
+        self.ratio = tf.Variable(0.0, trainable=False, name="update_ratio")
 
 
 def _trained_rule(preset, rule, architecture, seed):
