@@ -11,7 +11,7 @@ import time
 from keras_l2l import datasets, presets
 from keras_l2l.evaluation import stats
 from keras_l2l.evaluation.evaluate import evaluate, load_rule
-from keras_l2l.evaluation.report import markdown, write_report
+from keras_l2l.evaluation.report import data_words, markdown, ratio_text, write_report
 from keras_l2l.problems import get_problem
 
 #: The demo compares with tuned Adam only, so that 20 seeds fit in a few minutes.
@@ -83,17 +83,7 @@ def summary_sentence(comparison, preset, steps, seeds, data):
 
 
 def _fmt(x):
-    if x is None or not math.isfinite(x):
-        return "inf" if x == math.inf else "n/a"
-    return f"{x:.3g}"
-
-
-def _data_words(source):
-    return {
-        "embedded": "the MNIST subset embedded in keras_l2l (4,000 training images)",
-        "data_dir": "full MNIST from the data directory",
-        "download": "full MNIST (downloaded)",
-    }.get((source or {}).get("kind"), "MNIST")
+    return ratio_text(x)
 
 
 def run_demo(preset=None, steps=DEMO_STEPS, seeds=DEMO_SEEDS, tuning_seeds=2,
@@ -123,7 +113,7 @@ def run_demo(preset=None, steps=DEMO_STEPS, seeds=DEMO_SEEDS, tuning_seeds=2,
     if reference is not None:
         comparison = compare(results, reference)
         comparison["summary"] = summary_sentence(
-            comparison, preset, results["steps"], len(results["seeds"]), _data_words(source))
+            comparison, preset, results["steps"], len(results["seeds"]), data_words(source))
         results["demo"] = comparison
     out = write_report(results, out, command)
     print("\n".join(line for line in markdown(results).splitlines() if line.startswith("|")))

@@ -175,6 +175,9 @@ COLORS = {
     "nag": "tab:green", "momentum": "tab:olive", "sgd": "tab:gray", "lbfgs": "tab:brown",
 }
 
+#: adamw often tracks adam exactly; dashed, so that adam stays visible under it.
+LINESTYLES = {"lbfgs": "--", "adamw": (0, (4, 2))}
+
 CURVE_BANDS = (
     "lines: geometric mean over seeds of the minibatch loss; shaded: its 95% CI (Student t "
     "on log loss), so bands stay positive on the log axis"
@@ -289,9 +292,8 @@ def plot_curves(results, path):
     exact = _draw_losses(axes[0][0], results)
     title = (f"{results['problem']}: {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
              f"{results['steps']} steps")
-    source = (results.get("data_source") or {}).get("kind")
-    if source == "embedded":
-        title += "\non the MNIST subset embedded in keras_l2l (4,000 training images)"
+    if results.get("data_source"):
+        title += f"\non {data_words(results['data_source'])}"
     axes[0][0].set_title(title, fontsize=10)
     if with_ratio:
         _draw_ratio(axes[1][0], results, reference)
@@ -316,6 +318,15 @@ def plot_curves(results, path):
     return path
 
 
+def data_words(source):
+    """A `datasets.last_source` record in a few words, for titles and sentences."""
+    return {
+        "embedded": "the MNIST subset embedded in keras_l2l (4,000 training images)",
+        "data_dir": "full MNIST from the data directory",
+        "download": "full MNIST (downloaded)",
+    }.get((source or {}).get("kind"), "MNIST")
+
+
 def _lines(notes):
     return sum(len(textwrap.wrap(n, 150)) for n in notes)
 
@@ -338,7 +349,7 @@ def _draw_losses(axis, results):
             label += f", diverged on {len(diverged)}/{seeds} seeds"
         axis.plot(steps, _positive(geomean), color=color, label=label,
                   linewidth=2.2 if learned else 1.3, zorder=3 if learned else 2,
-                  linestyle="--" if name == "lbfgs" else "-")
+                  linestyle=LINESTYLES.get(name, "-"))
         axis.fill_between(steps, _positive(lo), _positive(hi), color=color,
                           alpha=0.25 if learned else 0.15, linewidth=0, zorder=1)
     axis.set_yscale("log")
@@ -366,7 +377,7 @@ def _draw_ratio(axis, results, reference):
         low, high = np.percentile(finite, [1, 99])
         low, high = min(low, 0.8), max(high, 1.25)
         axis.set_ylim(low / 1.1, high * 1.1)
-    _plain_log_ticks(axis)
+    _plain_log_ticks(axis, around=1.0)
     axis.set_ylabel(f"minibatch loss ratio\nlearned / {reference}\n(below 1: learned lower)")
     axis.grid(True, which="major", alpha=0.35)
     final = _final_ratio_text(results, reference)
@@ -384,8 +395,17 @@ def _final_ratio_text(results, reference):
     ratio, lo, hi = stats.bootstrap_ratio(learned, base)
     if not math.isfinite(ratio):
         return None
-    return (f"final eval loss, learned / {reference}: {ratio:.3g} "
-            f"[95% CI {lo:.3g}, {hi:.3g}] (paired bootstrap): {stats.verdict(lo, hi)}")
+    return (f"final eval loss, learned / {reference}: {ratio_text(ratio)} "
+            f"[95% CI {ratio_text(lo)}, {ratio_text(hi)}] (paired bootstrap): "
+            f"{stats.verdict(lo, hi)}")
+
+
+def ratio_text(value):
+    """A ratio to 3 significant digits, or 4 where 3 would print a misleading "1"."""
+    if value is None or not math.isfinite(value):
+        return "inf" if value == math.inf else "n/a"
+    text = f"{value:.3g}"
+    return f"{value:.4g}" if text == "1" and value != 1 else text
 
 
 def _positive(values):
@@ -393,24 +413,35 @@ def _positive(values):
     return np.where(np.isfinite(values) & (values > 0), values, np.nan)
 
 
-def _plain_log_ticks(axis):
-    """Label a log y axis spanning under ~2.5 decades with plain numbers (0.1, 0.2, 0.9, 1.5).
+#: Tick mantissas in order of preference: the nicest are kept first when ticks crowd.
+_MANTISSAS = (1, 5, 2, 3, 1.5, 7, 4, 6, 8, 9, 1.2, 2.5, 1.1, 1.3, 1.4, 1.6, 1.8)
 
-    Picks the coarsest of a few tick sets that gives at least three ticks; wider
-    ranges keep matplotlib's powers of ten.
+
+def _plain_log_ticks(axis, around=None):
+    """Label a log y axis spanning under ~3 decades with plain numbers (0.1, 0.2, 0.9, 1.5).
+
+    Ticks are chosen greedily by niceness (`_MANTISSAS`, with `around` first when it
+    is inside the range) and kept only when at least an eighth of the axis (in log
+    units) from every tick already kept, so labels never crowd. Wider ranges keep
+    matplotlib's powers of ten.
     """
     low, high = axis.get_ylim()
-    if not (low > 0 and high / low < 10**2.5):
+    if not (low > 0 and high / low < 10**3.2):
         return
-    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9),
-                      (1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
-        ticks = [float(f"{m * 10.0**d:.3g}")
-                 for d in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-                 for m in mantissas if low <= m * 10.0**d <= high]
-        if len(ticks) >= 3:
-            break
+    span = math.log10(high / low)
+    candidates = [] if around is None or not low <= around <= high else [around]
+    for mantissa in _MANTISSAS:
+        for decade in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+            tick = float(f"{mantissa * 10.0**decade:.3g}")
+            if low <= tick <= high:
+                candidates.append(tick)
+    ticks = []
+    for tick in candidates:
+        if all(abs(math.log10(tick / kept)) >= span / 8 for kept in ticks):
+            ticks.append(tick)
     if len(ticks) < 2:
         return
+    ticks.sort()
     axis.set_yticks(ticks, [f"{t:g}" for t in ticks])
     axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axis.set_ylim(low, high)
