@@ -78,3 +78,18 @@ def test_multi_worker_training_matches_one_process(tmp_path):
         _finish(run)
     for out in workers:
         assert _max_difference(single, out) < 1e-5
+
+
+def test_data_parallel_meta_training_matches_one_device(tmp_path):
+    script = SCRIPT.with_name("distributed_meta.py")
+    single, mirrored = tmp_path / "single.npz", tmp_path / "mirrored.npz"
+    runs = [
+        subprocess.Popen([sys.executable, str(script), str(out), *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for out, args in ((single, []), (mirrored, ["--devices", "2"]))
+    ]
+    for run in runs:
+        _finish(run)
+    a = np.load(single)
+    assert np.all(np.isfinite(a["meta_loss"])) and a["meta_loss"][-1] < a["meta_loss"][0]
+    assert _max_difference(single, mirrored) < 1e-5  # meta-weights and meta-losses

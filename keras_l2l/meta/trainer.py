@@ -62,6 +62,12 @@ class MetaTrainer:
             last good meta-parameters are restored and the meta learning rate
             halved.
         seed: base seed of the run sequence (problem choice, instances, scaling).
+
+    Data-parallel meta-training: create the trainer inside a `tf.distribute`
+    strategy's `scope()` (as with `model.compile`). Each meta-step's group of
+    `tasks_per_step` problems is then split over the replicas and their
+    meta-gradients are all-reduced, so the meta-weights follow the same path
+    as on one device, faster.
     """
 
     def __init__(
@@ -108,6 +114,12 @@ class MetaTrainer:
         self.validation_metric = validation_metric
         self.checkpoint_every, self.max_bad_steps, self.seed = checkpoint_every, max_bad_steps, seed
         self.jit_compile = jit_compile
+        self.strategy = tf.distribute.get_strategy()
+        if jit_compile and self.strategy.num_replicas_in_sync > 1:
+            raise ValueError(
+                "MetaTrainer(jit_compile=True) runs on one device; under a strategy with "
+                f"{self.strategy.num_replicas_in_sync} replicas use jit_compile=False."
+            )
         self.imitation_prob = float(imitation_prob)
         self.imitation_rule = imitation_rule or Adam(learning_rate=0.01)
         self.imitation_meta = self.imitation_rule.init_meta_params()
@@ -149,17 +161,26 @@ class MetaTrainer:
         one tape, then applies the gradient of their mean meta-loss unless it
         or the meta-loss is not finite. Arguments and results other than
         `start` and `weights` are lists with one entry per problem.
+
+        Under a multi-replica strategy, replica r runs the problems i with
+        i % replicas == r; their meta-gradients are summed across replicas,
+        so every replica applies the same mean meta-gradient as one device
+        running the whole group would.
         """
         key = (tuple(id(problem) for problem in group), imitate)
         if key not in self._truncations:
             meta = {k: v.value for k, v in self.meta_variables.items()}
+            replicas = self.strategy.num_replicas_in_sync
 
-            @tf.function(jit_compile=self.jit_compile)
-            def truncation(params, state, teacher_state, seed, start, weights, scale):
+            def replica_truncation(params, state, teacher_state, seed, start, weights, scale):
+                replica = _replica_id()
                 carried, meta_losses, losses = [], [], []
                 with tf.GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch(list(meta.values()))
                     for i, problem in enumerate(group):
+                        if i % replicas != replica:  # another replica's problem: passed through
+                            carried.append((params[i], state[i], teacher_state[i]))
+                            continue
                         *run, meta_loss, run_losses = self._unroll(
                             problem, imitate, meta, params[i], state[i], teacher_state[i],
                             seed[i], start, weights, scale[i],
@@ -167,13 +188,36 @@ class MetaTrainer:
                         carried.append(run)
                         meta_losses.append(meta_loss)
                         losses.append(tf.reduce_mean(run_losses))
-                    meta_loss = tf.add_n(meta_losses) / len(group)
-                ok, grad_norm = self._apply_meta_gradient(
-                    meta_loss, tape.gradient(meta_loss, list(meta.values()))
+                    local_meta_loss = _sum(meta_losses) / len(group)
+                grads = tape.gradient(
+                    local_meta_loss, list(meta.values()),
+                    unconnected_gradients=tf.UnconnectedGradients.ZERO,
                 )
+                # The meta-optimizer sums the replicas' gradients itself (as
+                # Keras optimizers do under a strategy); norm and finiteness
+                # are those of the sum, so every replica takes the same step.
+                total_grads, meta_loss, loss = _sum_over_replicas(
+                    (grads, local_meta_loss, _sum(losses) / len(group))
+                )
+                grad_norm = tf.linalg.global_norm(total_grads)
+                if self.clip_norm:
+                    scale = self.clip_norm / tf.maximum(grad_norm, self.clip_norm)
+                    grads = [g * scale for g in grads]
                 params, state, teacher_state = (list(values) for values in zip(*carried))
-                return params, state, teacher_state, meta_loss, tf.add_n(losses) / len(group), \
-                    grad_norm, ok
+                return params, state, teacher_state, grads, meta_loss, loss, grad_norm
+
+            @tf.function(jit_compile=self.jit_compile)
+            def truncation(*args):
+                *carried, grads, meta_loss, loss, grad_norm = self.strategy.run(
+                    replica_truncation, args=args
+                )
+                meta_loss, loss, grad_norm = (
+                    self.strategy.experimental_local_results(v)[0]
+                    for v in (meta_loss, loss, grad_norm)
+                )
+                ok = tf.math.is_finite(meta_loss) & tf.math.is_finite(grad_norm)
+                self._apply_meta_gradient(grads, ok)
+                return (*carried, meta_loss, loss, grad_norm, ok)
 
             self._truncations[key] = truncation
         return self._truncations[key]
@@ -218,20 +262,26 @@ class MetaTrainer:
         terms = tf.math.log(tf.maximum(losses, 1e-30)) if self.log_loss else losses
         return params, state, teacher_state, tf.reduce_sum(weights * terms) / self.unroll, losses
 
-    def _apply_meta_gradient(self, meta_loss, meta_grads):
-        """Clip and apply the meta-gradient if it and the meta-loss are finite; count skips."""
-        grad_norm = tf.linalg.global_norm(meta_grads)
-        ok = tf.math.is_finite(meta_loss) & tf.math.is_finite(grad_norm)
-        if self.clip_norm:
-            meta_grads, _ = tf.clip_by_global_norm(meta_grads, self.clip_norm, grad_norm)
+    def _apply_meta_gradient(self, meta_grads, ok):
+        """Apply the (per-replica) meta-gradient if it is finite (`ok`); count skips.
+
+        The meta-optimizer runs in replica context and sums the replicas'
+        gradients itself, as Keras optimizers do under a strategy; the
+        branch on `ok` stays outside the replicas' code, since a
+        synchronisation point may not sit inside their control flow.
+        """
 
         def apply():
-            self.meta_optimizer.apply(meta_grads, list(self.meta_variables.values()))
+            self.strategy.run(
+                lambda grads: self.meta_optimizer.apply(
+                    grads, list(self.meta_variables.values())
+                ),
+                args=(meta_grads,),
+            )
             return tf.constant(True)
 
         tf.cond(ok, apply, lambda: tf.constant(False))
         self.skipped_meta_steps.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
-        return ok, grad_norm
 
     # -- runs -----------------------------------------------------------------
 
@@ -412,6 +462,30 @@ class MetaTrainer:
         with self.writer.as_default(step=epoch):
             for name, value in logs.items():
                 tf.summary.scalar(name, value)
+
+
+def _replica_id():
+    """This replica's index as a Python int (it picks the replica's problems at trace time)."""
+    replica = tf.get_static_value(tf.distribute.get_replica_context().replica_id_in_sync_group)
+    if replica is None:
+        raise ValueError(
+            "MetaTrainer needs a strategy whose replica ids are known when tracing "
+            "(MirroredStrategy, MultiWorkerMirroredStrategy, or none)."
+        )
+    return int(replica)
+
+
+def _sum(values):
+    """The sum of a possibly empty list of scalars (0.0 for a replica with no problem)."""
+    return tf.add_n(values) if values else tf.constant(0.0)
+
+
+def _sum_over_replicas(values):
+    """Sum a structure of tensors over the replicas (unchanged on one replica)."""
+    context = tf.distribute.get_replica_context()
+    if context.num_replicas_in_sync == 1:
+        return values
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
 
 
 def _groups(problems, size):
