@@ -289,7 +289,9 @@ def plot_curves(results, path):
         2 if with_ratio else 1, 1, figsize=(8, 7.6 if with_ratio else 5), dpi=120,
         sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 2] if with_ratio else [1]},
     )
-    exact = _draw_losses(axes[0][0], results)
+    # Bands for the two optimizers compared below only: more overlap into a grey mass.
+    banded = {"learned", reference} if with_ratio else None
+    exact = _draw_losses(axes[0][0], results, banded)
     title = (f"{results['problem']}: {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
              f"{results['steps']} steps")
     if results.get("data_source"):
@@ -305,6 +307,9 @@ def plot_curves(results, path):
                          f"{every} steps, then the geometric mean over seeds")
     else:
         notes = [CURVE_BANDS, APPROXIMATE_BANDS] if every == 1 else [NO_BANDS.format(every=every)]
+    if banded is not None and set(results["optimizers"]) - banded and (exact or every == 1):
+        notes.append(f"bands drawn for learned and {reference} only; other optimizers: "
+                     "their lines")
     if "lbfgs" in results["optimizers"]:
         notes.append("lbfgs: full-batch loss per L-BFGS iteration")
     axes[-1][0].set_xlabel("optimizee step")
@@ -331,8 +336,11 @@ def _lines(notes):
     return sum(len(textwrap.wrap(n, 150)) for n in notes)
 
 
-def _draw_losses(axis, results):
-    """One geometric-mean line and band per optimizer; True when all bands are exact."""
+def _draw_losses(axis, results, banded=None):
+    """One geometric-mean line per optimizer, a band for those in `banded` (default: all).
+
+    Returns True when every curve's statistics are exact (per-seed curves stored).
+    """
     seeds = len(results["seeds"])
     exact = True
     at_edge = results.get("tuning", {}).get("at_grid_edge", [])
@@ -350,11 +358,13 @@ def _draw_losses(axis, results):
         axis.plot(steps, _positive(geomean), color=color, label=label,
                   linewidth=2.2 if learned else 1.3, zorder=3 if learned else 2,
                   linestyle=LINESTYLES.get(name, "-"))
-        axis.fill_between(steps, _positive(lo), _positive(hi), color=color,
-                          alpha=0.25 if learned else 0.15, linewidth=0, zorder=1)
+        if banded is None or name in banded:
+            axis.fill_between(steps, _positive(lo), _positive(hi), color=color,
+                              alpha=0.25 if learned else 0.18, linewidth=0, zorder=1)
     axis.set_yscale("log")
     _plain_log_ticks(axis)
-    axis.set_ylabel(f"minibatch training loss\n{results.get('loss_label', 'loss')}")
+    label = textwrap.fill(str(results.get("loss_label", "loss")), 42)
+    axis.set_ylabel(f"minibatch training loss\n{label}", fontsize=9 if "\n" in label else 10)
     axis.grid(True, which="major", alpha=0.35)
     axis.grid(True, which="minor", alpha=0.12)
     axis.legend(fontsize=8, ncol=2 if len(results["optimizers"]) > 4 else 1, framealpha=0.85)
@@ -372,11 +382,14 @@ def _draw_ratio(axis, results, reference):
                           alpha=0.2, linewidth=0, zorder=1,
                           label="95% CI" + (" (paired by seed)" if exact else " (unpaired)"))
     axis.set_yscale("log")
-    finite = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in (ratio, lo, hi)])
-    if finite.size:
-        low, high = np.percentile(finite, [1, 99])
-        low, high = min(low, 0.8), max(high, 1.25)
-        axis.set_ylim(low / 1.1, high * 1.1)
+    line = ratio[np.isfinite(ratio) & (ratio > 0)]
+    band = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in (lo, hi)])
+    if line.size:  # the whole line, and the band but for its 1% extremes
+        low, high = line.min(), line.max()
+        if band.size:
+            band_low, band_high = np.percentile(band, [1, 99])
+            low, high = min(low, band_low), max(high, band_high)
+        axis.set_ylim(min(low, 0.8) / 1.1, max(high, 1.25) * 1.1)
     _plain_log_ticks(axis, around=1.0)
     axis.set_ylabel(f"minibatch loss ratio\nlearned / {reference}\n(below 1: learned lower)")
     axis.grid(True, which="major", alpha=0.35)
