@@ -402,9 +402,9 @@ def _draw_ratio(axis, results, reference):
 
 def _final_ratio_text(results, reference):
     """The final eval-loss ratio vs `reference` with its paired bootstrap CI, as text."""
-    optimizers = results["optimizers"]
-    learned = [math.inf if v is None else v for v in optimizers["learned"]["final_loss"]["per_seed"]]
-    base = [math.inf if v is None else v for v in optimizers[reference]["final_loss"]["per_seed"]]
+    entries = results["optimizers"]
+    learned, base = ([math.inf if v is None else v for v in entries[name]["final_loss"]["per_seed"]]
+                     for name in ("learned", reference))
     ratio, lo, hi = stats.bootstrap_ratio(learned, base)
     if not math.isfinite(ratio):
         return None

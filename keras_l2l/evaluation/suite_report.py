@@ -10,7 +10,6 @@ import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import numpy as np  # noqa: E402
 
 from keras_l2l.evaluation.report import _number, write_json  # noqa: E402
 
