@@ -2,12 +2,12 @@
 
 Raw gradients span many orders of magnitude; an LSTM sees them better as a
 (log-magnitude, sign) pair. Each function maps a flat gradient `[n]` to
-features `[n, k]`.
+features `[n, k]`. Written in `keras.ops`, so they run on every Keras backend.
 """
 
 import math
 
-import tensorflow as tf
+from keras import ops
 
 PREPROCESSING = ("log_sign", "clamped_log_sign", "none")
 
@@ -32,20 +32,20 @@ def log_sign(grads, p=10.0):
     infinite value or a NaN gradient, even for `g == 0`.
     """
     threshold = math.exp(-p)
-    magnitude = tf.abs(grads)
+    magnitude = ops.abs(grads)
     large = magnitude >= threshold
-    log_part = tf.math.log(tf.maximum(magnitude, threshold)) / p
-    first = tf.where(large, log_part, -tf.ones_like(grads))
-    second = tf.where(large, tf.sign(grads), grads * math.exp(p))
-    return tf.stack([first, second], axis=-1)
+    log_part = ops.log(ops.maximum(magnitude, threshold)) / p
+    first = ops.where(large, log_part, -ops.ones_like(grads))
+    second = ops.where(large, ops.sign(grads), grads * math.exp(p))
+    return ops.stack([first, second], axis=-1)
 
 
 def clamped_log_sign(grads, p=5.0):
     """The released DeepMind code's variant: `(max(log(|g|+eps)/p, -1), clip(e^p g, -1, 1))`."""
     eps = 1.1920929e-07  # float32 machine epsilon, as in the DeepMind code
-    log_part = tf.maximum(tf.math.log(tf.abs(grads) + eps) / p, -1.0)
-    sign_part = tf.clip_by_value(grads * math.exp(p), -1.0, 1.0)
-    return tf.stack([log_part, sign_part], axis=-1)
+    log_part = ops.maximum(ops.log(ops.abs(grads) + eps) / p, -1.0)
+    sign_part = ops.clip(grads * math.exp(p), -1.0, 1.0)
+    return ops.stack([log_part, sign_part], axis=-1)
 
 
 def preprocess(grads, kind="log_sign", p=10.0):

@@ -9,9 +9,10 @@ place where meta-parameters are checked (names, shapes, dtypes, finiteness).
 import json
 from types import MappingProxyType
 
+import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.registry import serialize_rule
 
@@ -89,8 +90,8 @@ class TrainedRule:
         )
 
     def meta_tensors(self):
-        """The meta-parameters as float32 tensors, for calling the rule."""
-        return {k: tf.constant(v) for k, v in self._meta_params.items()}
+        """The meta-parameters as float32 tensors of the Keras backend, for calling the rule."""
+        return {k: backend_ops.constant(v) for k, v in self._meta_params.items()}
 
     def rule_config(self):
         """`{"class_name", "config"}`: enough to rebuild the rule (not its weights)."""
@@ -105,7 +106,7 @@ class TrainedRule:
 def checked_meta_params(rule, meta_params):
     """Read-only float32 copies of `meta_params`, after checking them against `rule`."""
     try:
-        given = {k: np.asarray(v) for k, v in dict(meta_params).items()}
+        given = {k: _as_array(v) for k, v in dict(meta_params).items()}
     except (TypeError, ValueError) as error:
         raise ValueError(f"Meta-parameters must be a dict of arrays: {error}") from error
     expected = {k: tuple(s) for k, s in rule.meta_param_shapes().items()}
@@ -129,3 +130,11 @@ def checked_meta_params(rule, meta_params):
         value.setflags(write=False)
         checked[key] = value
     return checked
+
+
+def _as_array(value):
+    """A numpy view of an array, number or tensor of any backend (e.g. on a GPU)."""
+    try:
+        return np.asarray(value)
+    except (TypeError, RuntimeError):  # a tensor numpy cannot read directly
+        return np.asarray(keras.ops.convert_to_numpy(value))

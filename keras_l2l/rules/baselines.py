@@ -3,11 +3,13 @@
 They run through the same compiled rollout as learned rules, so a comparison
 sees identical parameters and batches. The learning rate is the only
 meta-parameter, so one trace serves a whole learning-rate grid; every other
-hyper-parameter is fixed at construction (defaults are Keras').
+hyper-parameter is fixed at construction (defaults are Keras'). Written in
+`keras.ops`, like the learned rules, so they run on every Keras backend.
 """
 
-import tensorflow as tf
+from keras import ops
 
+from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.registry import register_rule
 
@@ -19,7 +21,7 @@ class _LearningRateRule(UpdateRule):
         self.learning_rate = float(learning_rate)
 
     def init_meta_params(self, seed=0):
-        return {"learning_rate": tf.constant(self.learning_rate, tf.float32)}
+        return {"learning_rate": backend_ops.constant(self.learning_rate)}
 
     def get_config(self):
         return {"learning_rate": self.learning_rate}
@@ -50,7 +52,7 @@ class Momentum(_LearningRateRule):
         self.momentum = float(momentum)
 
     def init_state(self, num_coordinates):
-        return {"momentum": tf.zeros([num_coordinates], tf.float32)}
+        return {"momentum": ops.zeros([num_coordinates], "float32")}
 
     def __call__(self, meta_params, grads, state):
         step = grads * meta_params["learning_rate"]
@@ -78,11 +80,11 @@ class RMSprop(_LearningRateRule):
         self.rho, self.epsilon = float(rho), float(epsilon)
 
     def init_state(self, num_coordinates):
-        return {"velocity": tf.zeros([num_coordinates], tf.float32)}
+        return {"velocity": ops.zeros([num_coordinates], "float32")}
 
     def __call__(self, meta_params, grads, state):
-        v = self.rho * state["velocity"] + (1 - self.rho) * tf.square(grads)
-        update = -(meta_params["learning_rate"] * grads) / tf.sqrt(v + self.epsilon)
+        v = self.rho * state["velocity"] + (1 - self.rho) * ops.square(grads)
+        update = -(meta_params["learning_rate"] * grads) / ops.sqrt(v + self.epsilon)
         return update, {"velocity": v}
 
     def get_config(self):
@@ -104,20 +106,20 @@ class Adam(_LearningRateRule):
         self.epsilon = float(epsilon)
 
     def init_state(self, num_coordinates):
-        zeros = tf.zeros([num_coordinates], tf.float32)
-        return {"m": zeros, "v": zeros, "step": tf.zeros([], tf.float32)}
+        zeros = ops.zeros([num_coordinates], "float32")
+        return {"m": zeros, "v": zeros, "step": ops.zeros([], "float32")}
 
     def state_kind(self, key):
         return "global" if key == "step" else "coordinate"
 
     def __call__(self, meta_params, grads, state):
         step = state["step"] + 1.0
-        beta_1_power = tf.pow(tf.constant(self.beta_1, tf.float32), step)
-        beta_2_power = tf.pow(tf.constant(self.beta_2, tf.float32), step)
-        alpha = meta_params["learning_rate"] * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        beta_1_power = ops.power(backend_ops.constant(self.beta_1), step)
+        beta_2_power = ops.power(backend_ops.constant(self.beta_2), step)
+        alpha = meta_params["learning_rate"] * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m = state["m"] + (grads - state["m"]) * (1 - self.beta_1)
-        v = state["v"] + (tf.square(grads) - state["v"]) * (1 - self.beta_2)
-        update = -(m * alpha) / (tf.sqrt(v) + self.epsilon)
+        v = state["v"] + (ops.square(grads) - state["v"]) * (1 - self.beta_2)
+        update = -(m * alpha) / (ops.sqrt(v) + self.epsilon)
         return update, {"m": m, "v": v, "step": step}
 
     def get_config(self):

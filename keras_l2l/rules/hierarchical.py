@@ -18,13 +18,17 @@ with `(a_j, context_j)` from the tensor LSTM and `(d_i, s_i)` from the MLP.
 The output layers start at zero, so the untrained rule *is* Adam (beta_1 0.9,
 beta_2 0.999) at `base_learning_rate`: it takes sane normalised steps before
 any meta-training, and meta-training only has to learn improvements.
+
+Written once in `keras.ops` (with `backend_ops` for the gather and the
+segment sum): the same rule runs on every Keras backend.
 """
 
 import math
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.registry import register_rule
 
@@ -95,7 +99,7 @@ class HierarchicalLSTM(UpdateRule):
                 value = rng.uniform(-limit, limit, size=shape)
             if name == "tensor_lstm_bias":
                 value[self.tensor_units : 2 * self.tensor_units] = 1.0
-            params[name] = tf.constant(value, tf.float32)
+            params[name] = backend_ops.constant(value)
         return params
 
     def init_state(self, num_coordinates):
@@ -104,12 +108,14 @@ class HierarchicalLSTM(UpdateRule):
     def initial_state(self, sizes):
         sizes = [int(s) for s in sizes]
         return {
-            "moments": tf.zeros([sum(sizes), 3], tf.float32),  # m_fast, m_slow, v
-            "tensor_index": tf.constant(np.repeat(np.arange(len(sizes)), sizes), tf.int32),
-            "tensor_size": tf.constant(sizes, tf.float32),
-            "tensor_h": tf.zeros([len(sizes), self.tensor_units], tf.float32),
-            "tensor_c": tf.zeros([len(sizes), self.tensor_units], tf.float32),
-            "step": tf.zeros([], tf.float32),
+            "moments": ops.zeros([sum(sizes), 3], "float32"),  # m_fast, m_slow, v
+            "tensor_index": backend_ops.constant(
+                np.repeat(np.arange(len(sizes)), sizes), "int32"
+            ),
+            "tensor_size": backend_ops.constant(sizes, "float32"),
+            "tensor_h": ops.zeros([len(sizes), self.tensor_units], "float32"),
+            "tensor_c": ops.zeros([len(sizes), self.tensor_units], "float32"),
+            "step": ops.zeros([], "float32"),
         }
 
     def state_kind(self, key):
@@ -127,46 +133,48 @@ class HierarchicalLSTM(UpdateRule):
         index = state["tensor_index"]
         tensor_features = _tensor_features(features, index, state["tensor_size"], step)
         h, c = _lstm_cell(meta_params, tensor_features, state["tensor_h"], state["tensor_c"])
-        head = tf.matmul(h, meta_params["tensor_out_kernel"]) + meta_params["tensor_out_bias"]
+        head = ops.matmul(h, meta_params["tensor_out_kernel"]) + meta_params["tensor_out_bias"]
         # Per variable: [log step size, context]; every coordinate gathers its variable's row.
-        head = tf.gather(tf.concat([LR_RANGE * tf.tanh(head[:, :1] / LR_RANGE), head[:, 1:]], 1),
-                         index)
-        hidden = tf.tanh(
-            tf.matmul(tf.concat([features, head[:, 1:]], axis=1), meta_params["param_hidden_kernel"])
+        head = backend_ops.gather_rows(
+            ops.concatenate([LR_RANGE * ops.tanh(head[:, :1] / LR_RANGE), head[:, 1:]], 1), index
+        )
+        hidden = ops.tanh(
+            ops.matmul(ops.concatenate([features, head[:, 1:]], axis=1),
+                       meta_params["param_hidden_kernel"])
             + meta_params["param_hidden_bias"]
         )
-        out = tf.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
-        direction = tf.clip_by_value(features[:, 1] + out[:, 0], -STEP_CLIP, STEP_CLIP)
-        log_step = head[:, 0] + SCALE_RANGE * tf.tanh(out[:, 1] / SCALE_RANGE)
-        updates = -self.base_learning_rate * direction * tf.exp(log_step)
+        out = ops.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
+        direction = ops.clip(features[:, 1] + out[:, 0], -STEP_CLIP, STEP_CLIP)
+        log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
+        updates = -self.base_learning_rate * direction * ops.exp(log_step)
         return updates, dict(state, moments=moments, tensor_h=h, tensor_c=c, step=step)
 
 
 def _moments_and_features(grads, moments, step):
     """Updated `[m_fast, m_slow, v]` and the inputs `[g, m_fast, m_slow] / sqrt(v_hat)`."""
-    decays = tf.constant([BETAS[0], BETAS[1], BETA_V], grads.dtype)
-    moments = moments + (tf.stack([grads, grads, tf.square(grads)], 1) - moments) * (1.0 - decays)
-    corrections = 1.0 / (1.0 - tf.pow(decays, step))  # bias corrections of the three moments
-    inverse_rms = 1.0 / (tf.sqrt(moments[:, 2] * corrections[2]) + EPSILON)
-    raw = tf.concat([grads[:, None], moments[:, :2] * corrections[:2]], 1)
+    decays = backend_ops.constant([BETAS[0], BETAS[1], BETA_V], grads.dtype)
+    moments = moments + (ops.stack([grads, grads, ops.square(grads)], 1) - moments) * (1.0 - decays)
+    corrections = 1.0 / (1.0 - ops.power(decays, step))  # bias corrections of the three moments
+    inverse_rms = 1.0 / (ops.sqrt(moments[:, 2] * corrections[2]) + EPSILON)
+    raw = ops.concatenate([grads[:, None], moments[:, :2] * corrections[:2]], 1)
     return moments, raw * inverse_rms[:, None]
 
 
 def _tensor_features(features, index, sizes, step):
     """Per variable: RMS of each normalised input, their alignment, log size, time."""
-    k = tf.shape(sizes)[0]
-    count = tf.maximum(sizes, 1.0)
-    products = tf.concat([tf.square(features), features[:, :1] * features[:, 1:2]], 1)
-    means = tf.math.unsorted_segment_sum(products, index, k) / count[:, None]
-    rms = tf.sqrt(means[:, :3] + 1e-12)
+    k = backend_ops.num_rows(sizes)
+    count = ops.maximum(sizes, 1.0)
+    products = ops.concatenate([ops.square(features), features[:, :1] * features[:, 1:2]], 1)
+    means = backend_ops.segment_sum(products, index, k) / count[:, None]
+    rms = ops.sqrt(means[:, :3] + 1e-12)
     alignment = means[:, 3:] / (rms[:, :1] * rms[:, 1:2] + 1e-6)
-    time = tf.tile(tf.tanh(step / tf.constant(TIME_SCALES, step.dtype))[None], [k, 1])
-    return tf.concat([rms, alignment, tf.math.log(count)[:, None] / 10.0, time], 1)
+    time = backend_ops.tile_rows(ops.tanh(step / backend_ops.constant(TIME_SCALES, step.dtype)), k)
+    return ops.concatenate([rms, alignment, ops.log(count)[:, None] / 10.0, time], 1)
 
 
 def _lstm_cell(meta_params, x, h, c):
     """One LSTM step over the variables (Keras gate order i, f, c, o)."""
-    z = tf.matmul(tf.concat([x, h], axis=1), meta_params["tensor_lstm_kernel"])
-    i, f, g, o = tf.split(z + meta_params["tensor_lstm_bias"], 4, axis=1)
-    c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-    return tf.sigmoid(o) * tf.tanh(c), c
+    z = ops.matmul(ops.concatenate([x, h], axis=1), meta_params["tensor_lstm_kernel"])
+    i, f, g, o = ops.split(z + meta_params["tensor_lstm_bias"], 4, axis=1)
+    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+    return ops.sigmoid(o) * ops.tanh(c), c

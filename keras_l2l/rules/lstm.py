@@ -1,9 +1,10 @@
 """The coordinatewise LSTM optimizer of Andrychowicz et al. (2016)."""
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from keras_l2l import preprocessing as prep
+from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.registry import register_rule
 
@@ -17,6 +18,7 @@ class CoordinatewiseLSTM(UpdateRule):
     output layer; the result times `output_scale` is the update. All
     coordinates form one batch, so each layer is a single large matmul
     `[n, in + units] @ [in + units, 4 * units]`. Gate order is Keras' (i, f, c, o).
+    Written once in `keras.ops`: the same rule runs on every Keras backend.
     """
 
     def __init__(
@@ -66,11 +68,11 @@ class CoordinatewiseLSTM(UpdateRule):
                 value = np.zeros(shape)
                 if name.startswith("lstm"):
                     value[self.units : 2 * self.units] = 1.0
-            params[name] = tf.constant(value, dtype=tf.float32)
+            params[name] = backend_ops.constant(value)
         return params
 
     def init_state(self, num_coordinates):
-        zeros = tf.zeros([num_coordinates, self.units], dtype=tf.float32)
+        zeros = ops.zeros([num_coordinates, self.units], dtype="float32")
         state = {}
         for i in range(self.num_layers):
             state[f"lstm{i}_h"] = zeros
@@ -88,20 +90,20 @@ class CoordinatewiseLSTM(UpdateRule):
             # a graph, MatMul + BiasAdd + Sigmoid can fuse into one kernel).
             kernel = meta_params[f"lstm{i}_kernel"]
             scale = self._gate_scale(kernel.dtype)
-            z = tf.matmul(tf.concat([x, h], axis=1), kernel * scale)
-            gates = tf.sigmoid(tf.nn.bias_add(z, meta_params[f"lstm{i}_bias"] * scale))
-            in_gate, forget_gate, candidate, out_gate = tf.split(gates, 4, axis=1)
+            z = ops.matmul(ops.concatenate([x, h], axis=1), kernel * scale)
+            gates = ops.sigmoid(backend_ops.bias_add(z, meta_params[f"lstm{i}_bias"] * scale))
+            in_gate, forget_gate, candidate, out_gate = ops.split(gates, 4, axis=1)
             c = forget_gate * c + in_gate * (2.0 * candidate - 1.0)
-            h = out_gate * tf.tanh(c)
+            h = out_gate * ops.tanh(c)
             new_state[f"lstm{i}_h"], new_state[f"lstm{i}_c"] = h, c
             x = h
-        out = tf.matmul(x, meta_params["output_kernel"]) + meta_params["output_bias"]
+        out = ops.matmul(x, meta_params["output_kernel"]) + meta_params["output_bias"]
         return self.output_scale * out[:, 0], new_state
 
     def _gate_scale(self, dtype):
         """Column scales `[4 * units]`: 1 for the (i, f, o) gates, 2 for the candidate."""
         u = self.units
-        return tf.constant([1.0] * (2 * u) + [2.0] * u + [1.0] * u, dtype=dtype)
+        return backend_ops.constant([1.0] * (2 * u) + [2.0] * u + [1.0] * u, dtype)
 
     def get_config(self):
         return {
