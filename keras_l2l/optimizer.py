@@ -1,11 +1,19 @@
-"""`LearnedOptimizer`: a Keras optimizer whose step is a learned update rule."""
+"""`LearnedOptimizer`: a Keras optimizer whose step is a learned update rule.
+
+It runs on every Keras backend (TensorFlow, JAX, PyTorch): the rule and the
+step are written in `keras.ops`. What only TensorFlow has stays in a few
+`_tf_*` functions used on that backend alone: `tf.distribute` (one gradient
+all-reduce per step, then the rule on every replica), `tf.cond` around a
+step that is skipped, `check_numerics` for `nan_policy="raise"` inside
+graphs, and XLA compilation of the rule call.
+"""
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from keras_l2l import flat, presets
-from keras_l2l.rules import CoordinatewiseLSTM, deserialize_rule, serialize_rule
+from keras_l2l.rules import CoordinatewiseLSTM, backend_ops, deserialize_rule, serialize_rule
 from keras_l2l.trained_rule import TrainedRule, checked_meta_params
 
 NAN_POLICIES = ("skip", "raise")
@@ -23,6 +31,8 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
     concatenated, the LSTM runs once over all coordinates, and the updates are
     split back. The meta-parameters and every coordinate's LSTM state are
     optimizer variables, so `model.save()` and `tf.train.Checkpoint` keep them.
+    Works with every Keras backend (TensorFlow, JAX, PyTorch), with the same
+    updates on each.
 
     Args:
         learning_rate: multiplies the rule's output (1.0 = the rule as trained);
@@ -43,7 +53,10 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             whose gradients are not all finite and counts it in
             `skipped_steps`; `"raise"` stops with an error naming the variable,
             before anything is written (XLA cannot raise at run time, so an
-            XLA-compiled step with `"raise"` is refused when it is traced).
+            XLA-compiled step with `"raise"` is refused when it is traced; on
+            JAX that is any `jit`-compiled step). The error is TF's
+            `InvalidArgumentError` on TensorFlow, `FloatingPointError` on the
+            other backends.
         state_dtype: storage dtype of the per-coordinate state; `"bfloat16"` or
             `"float16"` halve its memory (the rule always computes in float32).
     """
@@ -94,7 +107,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             for key, value in trained.meta_params.items()
         }
         self.skipped_steps = self.add_variable(
-            (), initializer="zeros", dtype="int64", name="skipped_steps"
+            (), initializer="zeros", dtype=_counter_dtype(), name="skipped_steps"
         )
         self._last_step = _StepSize()
 
@@ -168,14 +181,21 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
 
     def _storage_dtype(self, key, dtype):
         """`state_dtype` for per-coordinate floats (the bulk of the memory); others as they are."""
-        if dtype.is_floating and self.rule.state_kind(key) == "coordinate":
+        if backend_ops.is_floating(dtype) and self.rule.state_kind(key) == "coordinate":
             return self.state_dtype
-        return dtype.name
+        return backend_ops.dtype_name(dtype)
 
     def rule_state(self):
-        """Current rule state, floating entries as float32: `{name: tensor}`."""
+        """Current rule state, floating entries as float32: `{name: tensor}` (a snapshot)."""
+        state = self._current_state()
+        if keras.backend.backend() == "torch":  # torch tensors may alias the variables
+            state = {k: ops.copy(v) for k, v in state.items()}
+        return state
+
+    def _current_state(self):
+        """The state variables' values, floating entries as float32 (read, never copied)."""
         return {
-            k: tf.cast(v, tf.float32) if tf.as_dtype(v.dtype).is_floating else v.value
+            k: ops.cast(v, "float32") if backend_ops.is_floating(v.dtype) else v.value
             for k, v in self._state_variables.items()
         }
 
@@ -186,25 +206,16 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         gradients, so it does so too, once per step; then every replica runs
         the rule on the same reduced gradients and writes its own copies of
         the variables and state (`strategy.extended.update`), as Keras' own
-        optimizers do one variable at a time.
+        optimizers do one variable at a time. Other backends have no
+        distribution strategy here: the step runs as it is.
         """
         given = {
             self._get_variable_index(v): _dense(g) for g, v in zip(grads, trainable_variables)
         }
-        given = _all_reduce_sum(given)
-        anchor = _tf_variable(self._trainable_variables[min(given)])
-
-        def apply_everywhere(strategy, given, learning_rate):
-            strategy.extended.update(
-                anchor,
-                lambda _, given, learning_rate: self._fused_update(given, learning_rate),
-                args=(given, learning_rate),
-                group=False,
-            )
-
-        tf.__internal__.distribute.interim.maybe_merge_call(
-            apply_everywhere, self._distribution_strategy, given, learning_rate
-        )
+        if backend_ops.is_tensorflow():
+            _tf_update_on_every_replica(self, given, learning_rate)
+        else:
+            self._fused_update(given, learning_rate)
 
     def _fused_update(self, given, learning_rate):
         """Run the rule over every coordinate and write weights and state (one replica)."""
@@ -213,47 +224,53 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         flat_grads = self._flat_gradients(given)
         masks = self._gradient_masks(given)
 
-        def update():
+        def update(finite=None):
             updates, new_state, state = self._run_rule(flat_grads, masks, learning_rate)
-            self._record_size(updates)
-            self._write_state(new_state, state, masks)
-            self._write_updates(updates, given)
-            return tf.constant(True)
+            self._record_size(updates, finite)
+            self._write_state(new_state, state, masks, finite)
+            self._write_updates(updates, given, finite)
 
-        if self.nan_policy == "skip":
+        if self.nan_policy != "skip":
+            update()
+            return
+        finite = ops.all(ops.isfinite(flat_grads))
+        self.skipped_steps.assign_add(ops.cast(ops.logical_not(finite), self.skipped_steps.dtype))
+        if backend_ops.is_tensorflow():
             # A non-finite step writes nothing. Branching on one scalar (rather
             # than masking every state tensor with tf.where) saves a pass over
             # the state and a state-sized temporary per tensor.
-            finite = tf.reduce_all(tf.math.is_finite(flat_grads))
-            self.skipped_steps.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
-            tf.cond(finite, update, lambda: tf.constant(False))
-        else:
-            update()
+            _tf_cond(finite, update)
+        elif not (_is_traced(finite) or _torch_compiling()):  # eager: a Python branch
+            if bool(finite):
+                update()
+        else:  # traced (JAX jit, torch.compile): write, keeping the old values if not finite
+            update(finite)
 
     def _checked_finite(self, given):
-        """Gradients wrapped in `check_numerics`, so in a graph the check runs before any write."""
-        if _in_xla_context():
+        """The gradients, checked to be finite before anything is written (`nan_policy="raise"`)."""
+        if backend_ops.is_tensorflow():
+            return _tf_checked_finite(self, given)
+        checks = {index: ops.all(ops.isfinite(grad)) for index, grad in given.items()}
+        if any(_is_traced(ok) for ok in checks.values()):
             raise ValueError(
-                "LearnedOptimizer(nan_policy='raise') cannot stop an XLA-compiled "
-                "step: XLA drops tf.debugging.check_numerics, so a non-finite "
-                "gradient would go unnoticed. Compile without XLA "
-                "(`model.compile(..., jit_compile=False)`, or `tf.function` without "
-                "`jit_compile=True`), or use nan_policy='skip' and watch "
-                "`optimizer.skipped_steps`."
+                "LearnedOptimizer(nan_policy='raise') cannot stop a jit-compiled "
+                f"{keras.backend.backend()} step: a traced step cannot raise at run "
+                "time, so a non-finite gradient would go unnoticed. Compile without "
+                "jit (`model.compile(..., jit_compile=False)`), or use "
+                "nan_policy='skip' and watch `optimizer.skipped_steps`."
             )
-        return {
-            index: tf.debugging.check_numerics(
-                grad,
-                "LearnedOptimizer: non-finite gradient for "
-                f"{self._trainable_variables[index].path}",
-            )
-            for index, grad in given.items()
-        }
+        for index, ok in checks.items():
+            if not bool(ok):
+                raise FloatingPointError(
+                    "LearnedOptimizer: non-finite gradient for "
+                    f"{self._trainable_variables[index].path} (nan_policy='raise')"
+                )
+        return given
 
     def _flat_gradients(self, given):
         """All gradients as one flat vector, zeros for variables that got none."""
         return flat.flatten(
-            [given[i] if i in given else tf.zeros(shape) for i, shape in enumerate(self._shapes)]
+            [given[i] if i in given else ops.zeros(shape) for i, shape in enumerate(self._shapes)]
         )
 
     def _gradient_masks(self, given):
@@ -262,65 +279,79 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         if len(given) < len(self._shapes):
             has = [i in given for i in range(len(self._shapes))]
             sizes = flat.sizes_of(self._shapes)
-            masks["coordinate"] = tf.concat([tf.fill([n], h) for n, h in zip(sizes, has)], 0)
-            masks["tensor"] = tf.constant(has)
+            masks["coordinate"] = backend_ops.constant(np.repeat(has, sizes), "bool")
+            masks["tensor"] = backend_ops.constant(has, "bool")
         return masks
 
     def _run_rule(self, flat_grads, masks, learning_rate):
         """`(updates, new_state, state)` of one rule call over every coordinate; writes nothing."""
-        state = self.rule_state()
+        state = self._current_state()
         meta_params = {k: v.value for k, v in self._meta_variables.items()}
         extra = ()
         if self.rule.needs_params:  # e.g. decoupled weight decay
             extra = (flat.flatten([v.value for v in self._trainable_variables]),)
         updates, new_state = self._rule_function()(meta_params, flat_grads, state, *extra)
-        updates = updates * tf.cast(learning_rate, tf.float32)
+        updates = updates * ops.cast(learning_rate, "float32")
         if masks["coordinate"] is not None:  # variables without a gradient stay put
-            updates = tf.where(masks["coordinate"], updates, 0.0)
+            updates = ops.where(masks["coordinate"], updates, 0.0)
         return updates, new_state, state
 
     def _rule_function(self):
-        """The rule, compiled with XLA when it asks for that and the step is not XLA already."""
-        if not getattr(self.rule, "xla_in_keras", False) or _in_xla_context():
+        """The rule; on TensorFlow compiled with XLA when it asks for that and the step is not XLA.
+
+        (On JAX, `fit` compiles the whole step, rule included, with XLA already.)
+        """
+        if not backend_ops.is_tensorflow() or not getattr(self.rule, "xla_in_keras", False):
+            return self.rule
+        if _tf_in_xla_context():
             return self.rule
         if getattr(self, "_compiled_rule", (None,))[0] is not self.rule:
+            import tensorflow as tf
+
             self._compiled_rule = (self.rule, tf.function(self.rule, jit_compile=True))
         return self._compiled_rule[1]
 
     @property
     def update_norm(self):
         """Global L2 norm of the last applied update (0 before the first step)."""
-        return self._last_step.norm
+        return self._last_step.variables()[0]
 
     @property
     def update_ratio(self):
         """Last update's norm over the parameters' norm before it: the relative step size."""
-        return self._last_step.ratio
+        return self._last_step.variables()[1]
 
-    def _record_size(self, updates):
+    def _record_size(self, updates, finite=None):
         """Store the update's global L2 norm and its ratio to the parameters' norm."""
-        norm = tf.norm(updates)
-        squares = [tf.reduce_sum(tf.square(tf.cast(v, tf.float32))) for v in self._trainable_variables]
-        self._last_step.norm.assign(norm)
-        self._last_step.ratio.assign(tf.math.divide_no_nan(norm, tf.sqrt(tf.add_n(squares))))
+        norm = ops.sqrt(ops.sum(ops.square(updates)))
+        squares = [ops.sum(ops.square(ops.cast(v, "float32"))) for v in self._trainable_variables]
+        total = squares[0]
+        for square in squares[1:]:
+            total = total + square
+        ratio = ops.divide_no_nan(norm, ops.sqrt(total))
+        self._last_step.record(norm, ratio, finite)
 
-    def _write_updates(self, updates, given):
+    def _write_updates(self, updates, given, finite=None):
         """Add each variable's slice of the flat updates to it (variables with a gradient only)."""
+        if finite is not None:  # a traced step that may be skipped adds nothing then
+            updates = ops.where(finite, updates, 0.0)
         for index, update in enumerate(flat.unflatten(updates, self._shapes)):
             if index in given:
                 variable = self._trainable_variables[index]
-                self.assign_add(variable, tf.cast(update, variable.dtype))
+                self.assign_add(variable, ops.cast(update, variable.dtype))
 
-    def _write_state(self, new_state, old_state, masks):
+    def _write_state(self, new_state, old_state, masks, finite=None):
         """Store the rule's new state; coordinates and variables without a gradient keep theirs."""
         for key, variable in self._state_variables.items():
             value, mask = new_state[key], masks[self.rule.state_kind(key)]
             if value is old_state[key]:  # returned unchanged (e.g. a layout constant)
                 continue
             if mask is not None:
-                mask = tf.reshape(mask, [-1] + [1] * (len(variable.shape) - 1))
-                value = tf.where(mask, value, old_state[key])
-            variable.assign(tf.cast(value, variable.dtype))
+                mask = ops.reshape(mask, [-1] + [1] * (len(variable.shape) - 1))
+                value = ops.where(mask, value, old_state[key])
+            if finite is not None:
+                value = ops.where(finite, value, old_state[key])
+            variable.assign(ops.cast(value, variable.dtype))
 
     def get_config(self):
         config = super().get_config()
@@ -339,11 +370,43 @@ class _StepSize:
 
     A plain holder keeps these variables out of the optimizer's saved
     variables, so archives written before they existed load unchanged.
+    TensorFlow and PyTorch write them in the step. A JAX step is a pure
+    function (`stateless_apply`, traced by `jit`) that can only return the
+    optimizer's own variables, so it sends the two numbers to the host
+    (`jax.debug.callback`) and they are stored when read.
     """
 
     def __init__(self):
-        self.norm = tf.Variable(0.0, trainable=False, name="update_norm")
-        self.ratio = tf.Variable(0.0, trainable=False, name="update_ratio")
+        self.norm = keras.Variable(0.0, dtype="float32", trainable=False, name="update_norm")
+        self.ratio = keras.Variable(0.0, dtype="float32", trainable=False, name="update_ratio")
+        self._pending = None
+
+    def record(self, norm, ratio, finite=None):
+        """Store the sizes of an applied step (`finite`: whether it was applied, if traced)."""
+        if keras.backend.backend() == "jax":
+            import jax
+
+            applied = True if finite is None else finite
+            jax.debug.callback(self._receive, norm, ratio, applied)
+        else:
+            self.norm.assign(norm)
+            self.ratio.assign(ratio)
+
+    def _receive(self, norm, ratio, applied):
+        if bool(applied):
+            self._pending = (float(norm), float(ratio))
+
+    def variables(self):
+        """`(norm, ratio)` variables, brought up to date with what a JAX step sent."""
+        if keras.backend.backend() == "jax":
+            import jax
+
+            jax.effects_barrier()  # callbacks of steps already dispatched have run
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                self.norm.assign(pending[0])
+                self.ratio.assign(pending[1])
+        return self.norm, self.ratio
 
 
 def _trained_rule(preset, rule, architecture, seed):
@@ -379,12 +442,120 @@ def _trained_rule(preset, rule, architecture, seed):
 
 
 def _dense(grad):
-    """A dense float32 gradient (`IndexedSlices` from embeddings are scattered)."""
-    return tf.cast(tf.convert_to_tensor(grad), tf.float32)
+    """A dense float32 gradient (TF's `IndexedSlices` from embeddings are scattered)."""
+    if backend_ops.is_tensorflow():
+        import tensorflow as tf
+
+        grad = tf.convert_to_tensor(grad)
+    return ops.cast(grad, "float32")
 
 
-def _all_reduce_sum(given):
+def _counter_dtype():
+    """int64, or int32 on JAX without 64-bit types (where int64 would be truncated, with a warning)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            return "int32"
+    return "int64"
+
+
+def _is_traced(value):
+    """Whether `value` is a JAX tracer (a `jit`-compiled step), whose value is not known yet."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return isinstance(value, jax.core.Tracer)
+
+
+def _torch_compiling():
+    """Whether `torch.compile` is tracing the step (a Python branch on a tensor breaks its graph)."""
+    if keras.backend.backend() != "torch":
+        return False
+    import torch
+
+    return torch.compiler.is_compiling()
+
+
+def _constant(value):
+    """A Keras initializer returning a precomputed array or tensor.
+
+    Each variable gets its own copy: rules may hand out one zeros tensor for
+    several state entries, and JAX must not see two variables share a buffer
+    (it donates them to the compiled step).
+    """
+    if isinstance(value, np.ndarray):
+        value = np.array(value)  # a writable copy (presets' arrays are read-only)
+
+    def initializer(shape, dtype=None):
+        tensor = ops.cast(value, dtype or "float32")
+        return tensor if backend_ops.is_tensorflow() else ops.copy(tensor)
+
+    return initializer
+
+
+# -- TensorFlow only -----------------------------------------------------------
+
+
+def _tf_update_on_every_replica(optimizer, given, learning_rate):
+    """All-reduce `{index: gradient}` once, then run the fused update on every replica."""
+    import tensorflow as tf
+
+    given = _tf_all_reduce_sum(given)
+    anchor = _tf_variable(optimizer._trainable_variables[min(given)])
+
+    def apply_everywhere(strategy, given, learning_rate):
+        strategy.extended.update(
+            anchor,
+            lambda _, given, learning_rate: optimizer._fused_update(given, learning_rate),
+            args=(given, learning_rate),
+            group=False,
+        )
+
+    tf.__internal__.distribute.interim.maybe_merge_call(
+        apply_everywhere, optimizer._distribution_strategy, given, learning_rate
+    )
+
+
+def _tf_cond(finite, update):
+    """`update()` if `finite` (a scalar bool tensor), in a graph as in eager mode."""
+    import tensorflow as tf
+
+    def run():
+        update()
+        return tf.constant(True)
+
+    tf.cond(finite, run, lambda: tf.constant(False))
+
+
+def _tf_checked_finite(optimizer, given):
+    """Gradients wrapped in `check_numerics`, so in a graph the check runs before any write."""
+    import tensorflow as tf
+
+    if _tf_in_xla_context():
+        raise ValueError(
+            "LearnedOptimizer(nan_policy='raise') cannot stop an XLA-compiled "
+            "step: XLA drops tf.debugging.check_numerics, so a non-finite "
+            "gradient would go unnoticed. Compile without XLA "
+            "(`model.compile(..., jit_compile=False)`, or `tf.function` without "
+            "`jit_compile=True`), or use nan_policy='skip' and watch "
+            "`optimizer.skipped_steps`."
+        )
+    return {
+        index: tf.debugging.check_numerics(
+            grad,
+            "LearnedOptimizer: non-finite gradient for "
+            f"{optimizer._trainable_variables[index].path}",
+        )
+        for index, grad in given.items()
+    }
+
+
+def _tf_all_reduce_sum(given):
     """`{index: gradient}` summed over replicas (unchanged outside a multi-replica step)."""
+    import tensorflow as tf
+
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return given
@@ -398,16 +569,13 @@ def _tf_variable(variable):
     return variable.value if isinstance(variable, keras.Variable) else variable
 
 
-def _in_xla_context():
+def _tf_in_xla_context():
     """Whether ops are being traced into an XLA cluster (`jit_compile=True`)."""
+    import tensorflow as tf
+
     try:
         from tensorflow.python.ops import control_flow_util
     except ImportError:  # pragma: no cover - private module moved
         return False
     graph = tf.compat.v1.get_default_graph()
     return bool(control_flow_util.GraphOrParentsInXlaContext(graph))
-
-
-def _constant(value):
-    """A Keras initializer returning a precomputed tensor."""
-    return lambda shape, dtype=None: tf.cast(value, dtype or tf.float32)

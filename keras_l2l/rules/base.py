@@ -20,6 +20,11 @@ class UpdateRule:
     sets `needs_params = True` and is called as
     `rule(meta_params, grads, state, params)`, `params` being the flat
     parameter vector before the update; the others never pay for building it.
+
+    Rules are written in `keras.ops` (with `keras_l2l.rules.backend_ops` for
+    the few ops it spells differently), so one implementation serves every
+    Keras backend in `LearnedOptimizer`; on TensorFlow they are TF ops, which
+    the meta-trainer differentiates through and compiles with XLA.
     """
 
     needs_params = False
