@@ -33,6 +33,7 @@ SETUPTOOLS_WARNINGS = ("SetuptoolsDeprecationWarning", "SetuptoolsWarning", "Bui
 
 def _run(args, cwd, **kwargs):
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTHONPATH", None)  # the checks must see only what the venv has installed
     done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     assert done.returncode == 0, f"{args} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return done
