@@ -5,16 +5,13 @@ import math
 import textwrap
 from pathlib import Path
 
-import matplotlib
 import matplotlib.ticker
+from matplotlib.figure import Figure  # not pyplot: leaves the session's backend alone
+import numpy as np
+from scipy import stats as scipy_stats
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import numpy as np  # noqa: E402
-from scipy import stats as scipy_stats  # noqa: E402
-
-from keras_l2l.evaluation import stats  # noqa: E402
-from keras_l2l.evaluation.tuning import describe_grid  # noqa: E402
+from keras_l2l.evaluation import stats
+from keras_l2l.evaluation.tuning import describe_grid
 
 
 def write_report(results, out_dir, command=None):
@@ -285,9 +282,10 @@ def plot_curves(results, path):
     seeds = results["seeds"]
     reference = reference_optimizer(results)
     with_ratio = "learned" in results["optimizers"] and reference is not None
-    figure, axes = plt.subplots(
-        2 if with_ratio else 1, 1, figsize=(8, 7.6 if with_ratio else 5), dpi=120,
-        sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 2] if with_ratio else [1]},
+    figure = Figure(figsize=(8, 7.6 if with_ratio else 5), dpi=120)
+    axes = figure.subplots(
+        2 if with_ratio else 1, 1, sharex=True, squeeze=False,
+        gridspec_kw={"height_ratios": [3, 2] if with_ratio else [1]},
     )
     # Bands for the two optimizers compared below only: more overlap into a grey mass.
     banded = {"learned", reference} if with_ratio else None
@@ -319,7 +317,6 @@ def plot_curves(results, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
-    plt.close(figure)
     return path
 
 

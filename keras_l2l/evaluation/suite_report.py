@@ -4,14 +4,11 @@ import math
 import textwrap
 from pathlib import Path
 
-import matplotlib
 import matplotlib.patches
 import matplotlib.ticker
+from matplotlib.figure import Figure  # not pyplot: leaves the session's backend alone
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-
-from keras_l2l.evaluation.report import _number, write_json  # noqa: E402
+from keras_l2l.evaluation.report import _number, write_json
 
 ABOVE = 1.25  # the line drawn and counted: a task above it is lost (issue 11's target)
 
@@ -148,10 +145,8 @@ def plot_ratios(summary, path):
     limits = _limits([v for panel in panels.values() for rows in panel.values()
                       for row in rows for v in row])
     labels = [_task_label(summary, task, horizons) for task in tasks] + ["geometric mean"]
-    figure, axes = plt.subplots(
-        1, len(horizons), figsize=(3.6 * len(horizons) + 3.6, 0.55 * len(labels) + 2.0),
-        dpi=120, sharey=True, squeeze=False,
-    )
+    figure = Figure(figsize=(3.6 * len(horizons) + 3.6, 0.55 * len(labels) + 2.0), dpi=120)
+    axes = figure.subplots(1, len(horizons), sharey=True, squeeze=False)
     for axis, horizon in zip(axes[0], horizons):
         _draw_panel(axis, panels[horizon], limits)
         axis.set_title(f"{horizon} steps", fontsize=10)
@@ -171,7 +166,6 @@ def plot_ratios(summary, path):
     figure.text(0.01, 0.008, textwrap.fill(note, 110), fontsize=6.5, color="0.35")
     figure.tight_layout(rect=(0, 0.075, 1, 1))
     figure.savefig(path)
-    plt.close(figure)
 
 
 def _task_label(summary, task, horizons):
