@@ -39,12 +39,12 @@ def tensorflow_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", params=["jax", "torch"])
-def backend_run(request, tensorflow_run):
+def backend_run(request):
     """`(backend, arrays)` from `backend_check.py` run on that backend."""
     backend = request.param
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed (the test extras install its CPU build)")
-    _, directory = tensorflow_run
+    _, directory = request.getfixturevalue("tensorflow_run")
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(
         [sys.executable, str(HERE / "backend_check.py"), str(directory)],
