@@ -132,3 +132,20 @@ def test_raise_policy_names_the_variable_and_writes_nothing(backend_run):
     if backend == "jax":  # a jit-compiled step cannot raise at run time: refused when traced
         message = str(arrays["raise/jit_error"])
         assert "cannot stop a jit-compiled jax step" in message and "nan_policy='skip'" in message
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_meta_trainer_refuses_other_backends(backend):
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed (the test extras install its CPU build)")
+    code = (
+        "import keras_l2l\n"
+        "from keras_l2l.problems import Quadratic\n"
+        "keras_l2l.MetaTrainer(keras_l2l.CoordinatewiseLSTM(), Quadratic(), horizon=4, unroll=2)\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode != 0
+    assert "MetaTrainer runs on the TensorFlow backend only" in result.stderr
+    assert f"KERAS_BACKEND is '{backend}'" in result.stderr

@@ -96,6 +96,13 @@ class MetaTrainer:
         seed=0,
         jit_compile=False,
     ):
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                "MetaTrainer runs on the TensorFlow backend only: it differentiates through "
+                "unrolled optimization with tf.GradientTape inside tf.function. KERAS_BACKEND is "
+                f"{keras.backend.backend()!r}; meta-train with KERAS_BACKEND=tensorflow, then use "
+                "the TrainedRule / preset with LearnedOptimizer on any backend."
+            )
         if horizon % unroll:
             raise ValueError(f"horizon ({horizon}) must be a multiple of unroll ({unroll}).")
         if validation_metric not in ("mean", "final"):
