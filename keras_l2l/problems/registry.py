@@ -1,6 +1,7 @@
 """Named problems for the command line, results and presets."""
 
 from keras_l2l import tfds_data
+from keras_l2l.problems import family
 from keras_l2l.problems.conv import ConvNet
 from keras_l2l.problems.mlp import MLP
 from keras_l2l.problems.quadratic import Quadratic
@@ -26,8 +27,10 @@ MLP_PATTERN = "mlp/DATASET/HIDDEN/ACTIVATION/bBATCH"
 
 def get_problem(name, data_dir=None):
     """The problem registered as `name` (see `PROBLEMS`), an MLP spelled out by name,
-    a TFDS dataset's paper MLP, or a held-out suite task `suite/TASK` (see
-    `suite_tasks.SUITE`).
+    a TFDS dataset's paper MLP, a held-out suite task `suite/TASK` (see
+    `suite_tasks.SUITE`), or a meta-training family task `family/KIND/SEED`
+    (see `keras_l2l.problems.family`; `family.expand("family:N[:SEED]")` gives
+    the names of a sample).
 
     `mlp/DATASET/HIDDEN/ACTIVATION/bBATCH`, e.g. `mlp/fashion_mnist/64-32/gelu/b32`;
     an empty HIDDEN (`mlp/mnist//sigmoid/b128`) is logistic regression. DATASET
@@ -52,13 +55,21 @@ def _build(name, data_dir):
         problem = MLP(name, data_dir=data_dir)
     elif name.startswith("suite/"):
         problem = build_task(name[len("suite/"):], data_dir)
+    elif name.startswith(family.PREFIX):
+        problem = family.build(name, data_dir)
+    elif name.startswith(family.SPEC_PREFIX):
+        raise ValueError(
+            f"{name!r} is a sample of several family tasks, not one problem: "
+            f"keras_l2l.problems.family.expand({name!r}) lists their names."
+        )
     elif name in PROBLEMS:
         problem = PROBLEMS[name](data_dir)
     else:
         raise ValueError(
             f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, {MLP_PATTERN} "
             f"(DATASET may be {tfds_data.SPELLING}), {tfds_data.SPELLING}, "
-            f"or suite/TASK with TASK one of {', '.join(TASKS)}."
+            f"suite/TASK with TASK one of {', '.join(TASKS)}, or {family.NAME_PATTERN} "
+            f"with KIND one of {', '.join(family.KINDS)}."
         )
     return problem
 
