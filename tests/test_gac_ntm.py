@@ -207,7 +207,7 @@ def test_permutation_equivariance(rule):
                                   NTMBFGS(units=5, global_units=1, memory_size=6,
                                           preprocessing="none")],
                          ids=["LSTMGAC", "NTMBFGS"])
-def test_registry_config_and_deterministic_init(rule):
+def test_registry_config_and_deterministic_init(rule, tmp_path):
     name = type(rule).__name__
     assert RULES[name] is type(rule)
     spec = serialize_rule(rule)
@@ -222,6 +222,14 @@ def test_registry_config_and_deterministic_init(rule):
     from keras_l2l import cli
 
     assert name in cli._LEARNED_RULES  # `keras-l2l meta-train --rule NAME`
+    trained = TrainedRule(rule, {k: v.numpy() + 0.5 for k, v in a.items()})
+    trained.save_to_preset(tmp_path / "preset")
+    loaded = TrainedRule.from_preset(str(tmp_path / "preset"))
+    assert type(loaded.rule) is type(rule) and loaded.rule.get_config() == rule.get_config()
+    for k, v in trained.meta_params.items():
+        np.testing.assert_array_equal(loaded.meta_params[k], v)
+    optimizer = LearnedOptimizer.from_preset(loaded)
+    assert type(optimizer.rule) is type(rule)
 
 
 @pytest.mark.parametrize("rule,per_coordinate", [(LSTMGAC(), 288), (NTMBFGS(), 324)],
@@ -336,13 +344,14 @@ def test_learned_optimizer_keeps_state_of_variables_without_gradients(cls):
                          ids=["LSTMGAC", "NTMBFGS"])
 def test_meta_training_on_a_quadratic_lowers_the_loss(rule):
     trainer = MetaTrainer(TrainedRule.untrained(rule), Quadratic(dim=3, num_problems=4),
-                          horizon=20, unroll=10, validation_every=10, validation_runs=4,
+                          horizon=20, unroll=10, validation_every=6, validation_runs=4,
                           meta_optimizer=keras.optimizers.Adam(1e-2), log_loss=True)
     before = trainer.validate()
-    trainer.fit(20, verbose=0)
+    trainer.fit(12, verbose=0)
     meta_losses = trainer.history["meta_loss"]
-    assert np.all(np.isfinite(meta_losses))
-    assert np.mean(meta_losses[-5:]) < np.mean(meta_losses[:5]), meta_losses
+    assert len(meta_losses) == 12 and np.all(np.isfinite(meta_losses))
+    # Measured: first 4 epochs 2.51 / 2.28, last 4 1.30 / 1.36 (LSTMGAC / NTMBFGS).
+    assert np.mean(meta_losses[-4:]) < 0.8 * np.mean(meta_losses[:4]), meta_losses
     after = float(trainer.best_validation.numpy())
     assert after < before, (before, after)
     trained = trainer.trained_rule()

@@ -69,6 +69,7 @@ class _GACNetwork(UpdateRule):
 
     _extra_inputs = 0
     _num_outputs = 1
+    coordinatewise = False  # the averages reduce over all coordinates: never run in chunks
 
     def _init_network(self, units, num_layers, global_units, preprocessing,
                       preprocessing_p, output_scale):
