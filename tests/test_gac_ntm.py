@@ -358,3 +358,78 @@ def test_meta_training_on_a_quadratic_lowers_the_loss(rule):
     assert type(trained.rule) is type(rule)
     assert not np.allclose(trained.meta_params["output_kernel"],
                            rule.init_meta_params(0)["output_kernel"].numpy())
+
+
+# --------------------------------------------------------------------------
+# Other Keras backends: the same rule code in keras.ops.
+# --------------------------------------------------------------------------
+
+_BACKEND_SCRIPT = r"""
+import sys
+
+import keras
+import numpy as np
+
+from keras_l2l import LearnedOptimizer
+from keras_l2l.rules import LSTMGAC, NTMBFGS
+
+
+def results():
+    out = {}
+    for rule in (LSTMGAC(units=5, global_units=2),
+                 NTMBFGS(units=5, global_units=2, memory_size=2)):
+        name = type(rule).__name__
+        rng = np.random.default_rng(0)
+        meta = {k: keras.ops.convert_to_tensor(rng.normal(scale=0.5, size=s).astype("float32"))
+                for k, s in rule.meta_param_shapes().items()}
+        state = rule.init_state(9)
+        for step in range(3):
+            grads = (rng.normal(size=9) * 10.0 ** rng.uniform(-6, 1, size=9)).astype("float32")
+            updates, state = rule(meta, keras.ops.convert_to_tensor(grads), state)
+            out[f"{name}/updates{step}"] = keras.ops.convert_to_numpy(updates)
+        for key, value in state.items():
+            out[f"{name}/{key}"] = keras.ops.convert_to_numpy(value)
+        variables = [keras.Variable(np.ones((3, 2), "float32")),
+                     keras.Variable(np.ones(2, "float32"))]
+        opt = LearnedOptimizer(rule=rule)
+        opt.apply([keras.ops.ones((3, 2)), keras.ops.ones(2)], variables)
+        out[f"{name}/opt_first_weight1"] = keras.ops.convert_to_numpy(variables[1])
+        opt.apply([keras.ops.ones((3, 2))], variables[:1])  # the second gets no gradient
+        for i, v in enumerate(variables):
+            out[f"{name}/opt_weight{i}"] = keras.ops.convert_to_numpy(v)
+        for key, value in opt.rule_state().items():
+            out[f"{name}/opt_state_{key}"] = keras.ops.convert_to_numpy(value)
+    return out
+
+
+if __name__ == "__main__":
+    np.savez(sys.argv[1], **results())
+"""
+
+
+def _run_backend(backend, path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KERAS_BACKEND=backend, CUDA_VISIBLE_DEVICES="")
+    subprocess.run([sys.executable, "-c", _BACKEND_SCRIPT, str(path)], env=env, check=True,
+                   timeout=300, capture_output=True)
+    return dict(np.load(path))
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_same_results_on_other_backends(backend, tmp_path):
+    """Rule steps and two `LearnedOptimizer.apply` calls (one with a variable frozen) match TF."""
+    pytest.importorskip(backend)
+    namespace = {"__name__": "reference"}
+    exec(_BACKEND_SCRIPT, namespace)  # this process runs TensorFlow
+    expected = namespace["results"]()
+    got = _run_backend(backend, tmp_path / f"{backend}.npz")
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+    for name in ("LSTMGAC", "NTMBFGS"):
+        frozen = got[f"{name}/opt_first_weight1"]  # no gradient at the second step
+        np.testing.assert_array_equal(got[f"{name}/opt_weight1"], frozen)
+        assert np.abs(frozen - 1.0).max() > 0
