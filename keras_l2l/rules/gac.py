@@ -1,41 +1,6 @@
 """LSTM-GAC: the coordinatewise LSTM with global averaging cells (Andrychowicz et al. 2016, App. A).
 
-A coordinatewise LSTM sees one coordinate at a time, so it cannot tell how
-large the whole gradient is. In LSTM-GAC, the last `global_units` of the
-`units` cells of every layer are *global averaging cells*: each coordinate
-computes them like any other cell, then their outputs `h` are replaced by
-their average over all coordinates before anything reads them (the next
-layer, the output layer, and the layer itself at the next step). Their
-cell states `c` stay per coordinate. The rule is still permutation
-equivariant and works for any number of coordinates; with `global_units=0`
-it is exactly `CoordinatewiseLSTM` with the same meta-parameters.
-
-Per layer l, for every coordinate j (gate order (i, f, c, o) as Keras'):
-
-    z_j    = [x_j, h_j] @ W_l + b_l            (h_j = [local h_j, averaged h])
-    c_j'   = sigmoid(f_j) * c_j + sigmoid(i_j) * tanh(g_j)
-    u_j    = sigmoid(o_j) * tanh(c_j')
-    h_j'   = [u_j[:L],  mean_k u_k[L:]]        (L = units - global_units)
-    x_j    = h_j'                              (input of the next layer)
-    update_j = output_scale * (h_j'(last layer) @ W_out + b_out)
-
-The mean is over every coordinate of the flat vector the rule is called
-with: in `LearnedOptimizer`, all coordinates of the model, including those
-of variables that got no gradient this step (their gradient reads as 0;
-their own state is not written, but they take part in the average); in
-`MetaTrainer`, all coordinates of one run (e.g. all `num_problems`
-quadratics of a `Quadratic` run).
-
-Since the averaged outputs are the same for every coordinate, they are
-computed as one `[global_units]` vector, and their contribution to the
-matmuls as a bias: the per-coordinate matmul is only over the local inputs.
-
-State per layer: local outputs `lstm{l}_h` `[n, units - global_units]` and
-cell states `lstm{l}_c` `[n, units]` per coordinate, averaged outputs
-`lstm{l}_hg` `[global_units]` ("global"). Per coordinate
-`4 * num_layers * (2 * units - global_units)` bytes in float32: 288 bytes
-with the defaults (20 units, 4 of them global, 2 layers), against 320 for
-`CoordinatewiseLSTM`.
+The equations and the state layout are in `LSTMGAC`'s docstring.
 """
 
 import numpy as np
@@ -106,7 +71,7 @@ class _GACNetwork(UpdateRule):
         return self._network_shapes()
 
     def init_meta_params(self, seed=0):
-        """Glorot-uniform kernels, zero biases, forget-gate biases at 1 (as `CoordinatewiseLSTM`)."""
+        """Glorot-uniform kernels, zero biases, forget-gate biases at 1 (as CoordinatewiseLSTM)."""
         rng = np.random.default_rng(seed)
         params = {}
         for name, shape in self.meta_param_shapes().items():
@@ -196,9 +161,51 @@ class _GACNetwork(UpdateRule):
 class LSTMGAC(_GACNetwork):
     """Coordinatewise LSTM whose last `global_units` cells per layer are averaged over coordinates.
 
-    See the module docstring for the equations and the state layout. Defaults:
-    2 layers of 20 cells, 4 of them global averaging cells, the paper's
-    log/sign preprocessing, updates scaled by 0.1 (as `CoordinatewiseLSTM`).
+    A coordinatewise LSTM sees one coordinate at a time, so it cannot tell how
+    large the whole gradient is. In LSTM-GAC, the last `global_units` of the
+    `units` cells of every layer are *global averaging cells*: each coordinate
+    computes them like any other cell, then their outputs `h` are replaced by
+    their average over all coordinates before anything reads them (the next
+    layer, the output layer, and the layer itself at the next step). Their
+    cell states `c` stay per coordinate. The rule is still permutation
+    equivariant and works for any number of coordinates; with `global_units=0`
+    it is exactly `CoordinatewiseLSTM` with the same meta-parameters.
+
+    Per layer l, for every coordinate j (gate order (i, f, c, o) as Keras'):
+
+        z_j    = [x_j, h_j] @ W_l + b_l            (h_j = [local h_j, averaged h])
+        c_j'   = sigmoid(f_j) * c_j + sigmoid(i_j) * tanh(g_j)
+        u_j    = sigmoid(o_j) * tanh(c_j')
+        h_j'   = [u_j[:L],  mean_k u_k[L:]]        (L = units - global_units)
+        x_j    = h_j'                              (input of the next layer)
+        update_j = output_scale * (h_j'(last layer) @ W_out + b_out)
+
+    The mean is over every coordinate of the flat vector the rule is called
+    with: in `LearnedOptimizer`, all coordinates of the model, including those
+    of variables that got no gradient this step (their gradient reads as 0;
+    their own state is not written, but they take part in the average); in
+    `MetaTrainer`, all coordinates of one run (e.g. all `num_problems`
+    quadratics of a `Quadratic` run).
+
+    Since the averaged outputs are the same for every coordinate, they are
+    computed as one `[global_units]` vector, and their contribution to the
+    matmuls as a bias: the per-coordinate matmul is only over the local inputs.
+
+    State per layer: local outputs `lstm{l}_h` `[n, units - global_units]` and
+    cell states `lstm{l}_c` `[n, units]` per coordinate, averaged outputs
+    `lstm{l}_hg` `[global_units]` ("global"). Per coordinate
+    `4 * num_layers * (2 * units - global_units)` bytes in float32: 288 bytes
+    with the defaults (20 units, 4 of them global, 2 layers), against 320 for
+    `CoordinatewiseLSTM`.
+
+    Args:
+        units: cells per layer (20 in the paper).
+        num_layers: stacked LSTM layers.
+        global_units: how many of each layer's cells (the last ones) are
+            global averaging cells, 0..units.
+        preprocessing, preprocessing_p: gradient preprocessing, as in
+            `CoordinatewiseLSTM`.
+        output_scale: the update is the output layer's value times this.
     """
 
     def __init__(self, units=20, num_layers=2, global_units=4, preprocessing="log_sign",
