@@ -258,6 +258,24 @@ def test_empty_and_single_coordinate(cls):
         assert all(np.all(np.isfinite(v.numpy())) for v in state.values())
 
 
+@pytest.mark.parametrize("cls", [LSTMGAC, NTMBFGS])
+def test_extreme_gradients_give_finite_bounded_updates(cls):
+    """Updates are bounded by the output layer whatever the gradients (h, a, b, q in [-1, 1])."""
+    rule = cls(units=5, global_units=2)
+    meta = as_tf(random_meta(rule, seed=8, scale=1.0))
+    grads = np.array([0.0, -0.0, 1e-38, -1e-30, 1e30, -3e38, 1.0, -1e-8], np.float32)
+    kernel, bias = meta["output_kernel"].numpy(), meta["output_bias"].numpy()
+    bound = np.abs(kernel[:, 0]).sum() + abs(bias[0])
+    if cls is NTMBFGS:
+        bound += rule.memory_size  # |r_j| <= sum_k |a_jk| * mean_i |b_ik q_i| <= K
+    state = rule.init_state(grads.size)
+    for _ in range(6):
+        updates, state = rule(meta, tf.constant(grads), state)
+        assert np.all(np.isfinite(updates.numpy()))
+        assert np.abs(updates.numpy()).max() <= rule.output_scale * bound * (1 + 1e-6)
+        assert all(np.all(np.isfinite(v.numpy())) for v in state.values())
+
+
 @pytest.mark.parametrize("bad", [dict(units=0), dict(global_units=-1), dict(global_units=5),
                                  dict(units=2.5), dict(preprocessing="bogus"),
                                  dict(preprocessing_p=0.0)])
@@ -332,6 +350,19 @@ def test_learned_optimizer_keeps_state_of_variables_without_gradients(cls):
             assert not np.array_equal(value[:-5], state[key][:-5]), key
         else:  # the averaged outputs are written every step
             assert not np.array_equal(value, state[key]), key
+
+
+@pytest.mark.parametrize("cls", [LSTMGAC, NTMBFGS])
+def test_learned_optimizer_with_bfloat16_state(cls):
+    """Per-coordinate state stored in bfloat16; the averaged outputs (global) stay float32."""
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer=LearnedOptimizer(rule=cls(units=4, global_units=2),
+                                             state_dtype="bfloat16"), loss="mse")
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    stored = {v.name: v.dtype for v in model.optimizer.variables}
+    assert stored["state_lstm0_c"] == "bfloat16" and stored["state_lstm0_hg"] == "float32"
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
 # --------------------------------------------------------------------------
