@@ -59,6 +59,11 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             other backends.
         state_dtype: storage dtype of the per-coordinate state; `"bfloat16"` or
             `"float16"` halve its memory (the rule always computes in float32).
+        chunk_size: for coordinatewise rules (the paper's LSTM) on TensorFlow,
+            run the rule over this many coordinates at a time, which bounds an
+            update's temporary memory (about 1.2 KB per coordinate at once
+            for the paper's LSTM) independently of the model's size; None runs
+            all coordinates in one call. Results agree to float32 rounding.
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         seed=0,
         nan_policy="skip",
         state_dtype="float32",
+        chunk_size=16384,
         name="learned_optimizer",
         **kwargs,
     ):
@@ -102,6 +108,13 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         self.seed = seed
         self.nan_policy = nan_policy
         self.state_dtype = state_dtype
+        if chunk_size is not None and (
+            not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1
+        ):
+            raise ValueError(
+                f"`chunk_size` must be a positive integer or None, got {chunk_size!r}."
+            )
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
         self._meta_variables = {
             key: self.add_variable(value.shape, initializer=_constant(value), name=f"meta_{key}")
             for key, value in trained.meta_params.items()
@@ -225,9 +238,12 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         masks = self._gradient_masks(given)
 
         def update(finite=None):
-            updates, new_state, state = self._run_rule(flat_grads, masks, learning_rate)
+            if self._runs_in_chunks(flat_grads):
+                updates = _tf_chunked_rule(self, flat_grads, masks, learning_rate)
+            else:
+                updates, new_state, state = self._run_rule(flat_grads, masks, learning_rate)
+                self._write_state(new_state, state, masks, finite)
             self._record_size(updates, finite)
-            self._write_state(new_state, state, masks, finite)
             self._write_updates(updates, given, finite)
 
         if self.nan_policy != "skip":
@@ -283,6 +299,22 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             masks["tensor"] = backend_ops.constant(has, "bool")
         return masks
 
+    def _runs_in_chunks(self, flat_grads):
+        """Whether the rule runs over `chunk_size` coordinates at a time (TensorFlow graphs).
+
+        Only rules whose coordinates do not interact qualify; under XLA the
+        chunk loop's dynamic shapes do not compile, and XLA plans its own
+        buffers anyway.
+        """
+        return (
+            backend_ops.is_tensorflow()
+            and self.chunk_size is not None
+            and getattr(self.rule, "coordinatewise", False)
+            and not self.rule.needs_params
+            and flat_grads.shape[0] > self.chunk_size
+            and not _tf_in_xla_context()
+        )
+
     def _run_rule(self, flat_grads, masks, learning_rate):
         """`(updates, new_state, state)` of one rule call over every coordinate; writes nothing."""
         state = self._current_state()
@@ -323,8 +355,10 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
 
     def _record_size(self, updates, finite=None):
         """Store the update's global L2 norm and its ratio to the parameters' norm."""
-        norm = ops.sqrt(ops.sum(ops.square(updates)))
-        squares = [ops.sum(ops.square(ops.cast(v, "float32"))) for v in self._trainable_variables]
+        norm = ops.sqrt(backend_ops.sum_of_squares(updates))
+        squares = [
+            backend_ops.sum_of_squares(ops.cast(v, "float32")) for v in self._trainable_variables
+        ]
         total = squares[0]
         for square in squares[1:]:
             total = total + square
@@ -361,6 +395,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             seed=self.seed,
             nan_policy=self.nan_policy,
             state_dtype=self.state_dtype,
+            chunk_size=self.chunk_size,
         )
         return config
 
@@ -567,6 +602,50 @@ def _tf_all_reduce_sum(given):
 def _tf_variable(variable):
     """The backend variable behind a Keras variable (what `tf.distribute` updates)."""
     return variable.value if isinstance(variable, keras.Variable) else variable
+
+
+def _tf_chunked_rule(optimizer, flat_grads, masks, learning_rate):
+    """The flat updates of a coordinatewise rule, run `chunk_size` coordinates at a time.
+
+    Each chunk's state rows are gathered, stepped and scattered back in place,
+    one chunk after another, so the rule's temporaries (for the paper's LSTM,
+    gates and cell states of about 1.2 KB per coordinate) exist for one chunk
+    only; what is left per parameter is the flat gradients and updates.
+    """
+    import tensorflow as tf
+
+    n, size = int(flat_grads.shape[0]), optimizer.chunk_size
+    meta = {k: v.value for k, v in optimizer._meta_variables.items()}
+    state_variables = {k: _tf_variable(v) for k, v in optimizer._state_variables.items()}
+    scale = tf.cast(learning_rate, tf.float32)
+    mask = masks["coordinate"]
+
+    def chunk(k, updates):
+        start = k * size
+        length = tf.minimum(size, n - start)
+        rows = tf.range(start, start + length)
+        state = {
+            key: tf.cast(variable.sparse_read(rows), tf.float32)
+            for key, variable in state_variables.items()
+        }
+        step, new_state = optimizer.rule(meta, tf.slice(flat_grads, [start], [length]), state)
+        step = step * scale
+        if mask is not None:  # coordinates without a gradient keep their state
+            has = tf.slice(mask, [start], [length])
+            step = tf.where(has, step, 0.0)
+            new_state = {k: tf.where(has[:, None], v, state[k]) for k, v in new_state.items()}
+        for key, variable in state_variables.items():
+            variable.scatter_update(
+                tf.IndexedSlices(tf.cast(new_state[key], variable.dtype), rows)
+            )
+        return k + 1, updates.write(k, step)
+
+    chunks = -(-n // size)
+    updates = tf.TensorArray(tf.float32, size=chunks, infer_shape=False, element_shape=[None])
+    _, updates = tf.while_loop(
+        lambda k, _: k < chunks, chunk, (tf.constant(0), updates), parallel_iterations=1
+    )
+    return tf.ensure_shape(updates.concat(), [n])
 
 
 def _tf_in_xla_context():

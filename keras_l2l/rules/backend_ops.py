@@ -81,6 +81,15 @@ def split_sizes(x, sizes):
     return [x[int(a) : int(b)] for a, b in zip(starts[:-1], starts[1:])]
 
 
+def sum_of_squares(x):
+    """`sum(x ** 2)` over all elements (TF's L2Loss kernel: no temporary the size of `x`)."""
+    if is_tensorflow():
+        import tensorflow as tf
+
+        return 2.0 * tf.nn.l2_loss(x)
+    return ops.sum(ops.square(x))
+
+
 def bias_add(x, bias):
     """`x + bias` over the last axis (TF's BiasAdd on TensorFlow, which can fuse with MatMul)."""
     if is_tensorflow():

@@ -29,6 +29,11 @@ class UpdateRule:
 
     needs_params = False
 
+    #: Whether each coordinate's update and state depend on that coordinate
+    #: alone (no reductions over coordinates), so that `LearnedOptimizer` may
+    #: run the rule over chunks of the flat vector to bound its memory.
+    coordinatewise = False
+
     #: Whether `LearnedOptimizer` compiles the rule call with XLA inside an
     #: otherwise uncompiled training step: worth it for rules made of many
     #: small elementwise ops, which XLA fuses (measured in `benchmarks/`).

@@ -21,6 +21,8 @@ class CoordinatewiseLSTM(UpdateRule):
     Written once in `keras.ops`: the same rule runs on every Keras backend.
     """
 
+    coordinatewise = True
+
     def __init__(
         self,
         units=20,
