@@ -18,12 +18,20 @@ from keras_l2l.evaluation.demo import DEMO_BASELINES, DEMO_SEEDS, DEMO_STEPS, ru
 from keras_l2l.evaluation.suite import SUITE_BASELINES, SUITES, check_settings, run_suite
 from keras_l2l.evaluation.tuning import GRIDS
 from keras_l2l.meta.export import meta_train_preset
-from keras_l2l.problems import get_problem
+from keras_l2l.problems import family, get_problem
 from keras_l2l.rules import BASELINES, RULES, Adam, CoordinatewiseLSTM, deserialize_rule
 from keras_l2l.trained_rule import TrainedRule
 
 
 _LEARNED_RULES = [name for name, cls in RULES.items() if cls not in BASELINES.values()]
+
+
+def problem_names(text):
+    """The problem names of a comma-separated `--problem`, `family:N[:SEED]` expanded."""
+    names = []
+    for name in text.split(","):
+        names += family.expand(name) if name.startswith(family.SPEC_PREFIX) else [name]
+    return names
 
 
 def main(argv=None):
@@ -177,7 +185,9 @@ def _add_meta_train(commands):
         "meta-train", help="meta-train a learned optimizer and export it as a preset"
     )
     add = parser.add_argument
-    add("--problem", default="mnist", help="problem name, or several comma-separated for a mixture")
+    add("--problem", default="mnist",
+        help="problem name, or several comma-separated for a mixture; family:N[:SEED[:KINDS]] "
+             "stands for N tasks of the meta-training family (keras_l2l.problems.family)")
     add("--epochs", type=int, default=1000, help="optimizee runs in total")
     add("--horizon", type=int, default=100)
     add("--curriculum", type=_horizons, default=None,
@@ -231,7 +241,7 @@ def _meta_train(args, command):
             preprocessing_p=args.preprocessing_p, output_scale=args.output_scale,
         ), seed=args.seed)
     trained = meta_train_preset(
-        start, [get_problem(name, args.data_dir) for name in args.problem.split(",")],
+        start, [get_problem(name, args.data_dir) for name in problem_names(args.problem)],
         args.out, args.epochs, horizon=args.horizon, curriculum=args.curriculum,
         checkpoint_dir=args.checkpoint_dir or os.path.join("runs", os.path.basename(args.out)),
         provenance={"command": command, "description": args.description,

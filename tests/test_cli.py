@@ -69,3 +69,14 @@ def test_unknown_baseline_is_an_argument_error(command, capsys):
         main(argv)
     assert info.value.code == 2
     assert "unknown baselines ['adma']" in capsys.readouterr().err
+
+
+def test_problem_list_expands_family_samples():
+    from keras_l2l.cli import problem_names
+    from keras_l2l.problems.family import family_names
+
+    names = problem_names("mnist,family:4:7,quadratic")
+    assert names == ["mnist", *family_names(4, 7), "quadratic"]
+    assert all(name.startswith("family/") for name in names[1:5])
+    with pytest.raises(ValueError, match="family"):
+        problem_names("family:x")
