@@ -9,6 +9,7 @@ from keras import ops
 from keras_l2l import preprocessing as prep
 from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
+from keras_l2l.rules.lstm import gate_scale, init_lstm_meta_params
 from keras_l2l.rules.registry import register_rule
 
 
@@ -72,18 +73,7 @@ class _GACNetwork(UpdateRule):
 
     def init_meta_params(self, seed=0):
         """Glorot-uniform kernels, zero biases, forget-gate biases at 1 (as CoordinatewiseLSTM)."""
-        rng = np.random.default_rng(seed)
-        params = {}
-        for name, shape in self.meta_param_shapes().items():
-            if name.endswith("kernel"):
-                limit = np.sqrt(6.0 / (shape[0] + shape[1]))
-                value = rng.uniform(-limit, limit, size=shape)
-            else:
-                value = np.zeros(shape)
-                if name.startswith("lstm"):
-                    value[self.units : 2 * self.units] = 1.0
-            params[name] = backend_ops.constant(value)
-        return params
+        return init_lstm_meta_params(self.meta_param_shapes(), self.units, seed)
 
     def _network_state(self, n):
         state = {}
@@ -95,10 +85,6 @@ class _GACNetwork(UpdateRule):
 
     def state_kind(self, key):
         return "global" if key.endswith("_hg") else "coordinate"
-
-    def _gate_scale(self, dtype):
-        u = self.units
-        return backend_ops.constant([1.0] * (2 * u) + [2.0] * u + [1.0] * u, dtype)
 
     def _network(self, meta_params, x, state):
         """Run the stack on per-coordinate inputs `x` `[n, k]`.
@@ -113,7 +99,7 @@ class _GACNetwork(UpdateRule):
         for i in range(self.num_layers):
             h, hg, c = state[f"lstm{i}_h"], state[f"lstm{i}_hg"], state[f"lstm{i}_c"]
             kernel = meta_params[f"lstm{i}_kernel"]
-            scale = self._gate_scale(kernel.dtype)
+            scale = gate_scale(self.units, kernel.dtype)
             kernel = kernel * scale
             bias = meta_params[f"lstm{i}_bias"] * scale
             # Rows of the kernel: [x_local, x_global, h_local, h_global].

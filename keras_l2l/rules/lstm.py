@@ -60,18 +60,7 @@ class CoordinatewiseLSTM(UpdateRule):
 
     def init_meta_params(self, seed=0):
         """Glorot-uniform kernels, zero biases, forget-gate biases at 1."""
-        rng = np.random.default_rng(seed)
-        params = {}
-        for name, shape in self.meta_param_shapes().items():
-            if name.endswith("kernel"):
-                limit = np.sqrt(6.0 / (shape[0] + shape[1]))
-                value = rng.uniform(-limit, limit, size=shape)
-            else:
-                value = np.zeros(shape)
-                if name.startswith("lstm"):
-                    value[self.units : 2 * self.units] = 1.0
-            params[name] = backend_ops.constant(value)
-        return params
+        return init_lstm_meta_params(self.meta_param_shapes(), self.units, seed)
 
     def init_state(self, num_coordinates):
         zeros = ops.zeros([num_coordinates, self.units], dtype="float32")
@@ -91,7 +80,7 @@ class CoordinatewiseLSTM(UpdateRule):
             # elementwise op instead of four on column slices is faster (and in
             # a graph, MatMul + BiasAdd + Sigmoid can fuse into one kernel).
             kernel = meta_params[f"lstm{i}_kernel"]
-            scale = self._gate_scale(kernel.dtype)
+            scale = gate_scale(self.units, kernel.dtype)
             z = ops.matmul(ops.concatenate([x, h], axis=1), kernel * scale)
             gates = ops.sigmoid(backend_ops.bias_add(z, meta_params[f"lstm{i}_bias"] * scale))
             in_gate, forget_gate, candidate, out_gate = ops.split(gates, 4, axis=1)
@@ -102,11 +91,6 @@ class CoordinatewiseLSTM(UpdateRule):
         out = ops.matmul(x, meta_params["output_kernel"]) + meta_params["output_bias"]
         return self.output_scale * out[:, 0], new_state
 
-    def _gate_scale(self, dtype):
-        """Column scales `[4 * units]`: 1 for the (i, f, o) gates, 2 for the candidate."""
-        u = self.units
-        return backend_ops.constant([1.0] * (2 * u) + [2.0] * u + [1.0] * u, dtype)
-
     def get_config(self):
         return {
             "units": self.units,
@@ -116,3 +100,25 @@ class CoordinatewiseLSTM(UpdateRule):
             "output_scale": self.output_scale,
         }
 
+
+def init_lstm_meta_params(shapes, units, seed):
+    """`{name: tensor}` for LSTM meta-parameter `shapes`: Glorot-uniform kernels, zero
+    biases, forget-gate biases (columns `units .. 2 units` of `lstm*_bias`) at 1."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for name, shape in shapes.items():
+        if name.endswith("kernel"):
+            limit = np.sqrt(6.0 / (shape[0] + shape[1]))
+            value = rng.uniform(-limit, limit, size=shape)
+        else:
+            value = np.zeros(shape)
+            if name.startswith("lstm"):
+                value[units : 2 * units] = 1.0
+        params[name] = backend_ops.constant(value)
+    return params
+
+
+def gate_scale(units, dtype):
+    """Column scales `[4 * units]`: 1 for the (i, f, o) gates, 2 for the candidate, so one
+    sigmoid serves all four gates (tanh(z) = 2 sigmoid(2 z) - 1)."""
+    return backend_ops.constant([1.0] * (2 * units) + [2.0] * units + [1.0] * units, dtype)
