@@ -189,7 +189,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
                 dtype=self._storage_dtype(key, value.dtype),
                 name=f"state_{key}",
             )
-            for key, value in self.rule.initial_state(flat.sizes_of(self._shapes)).items()
+            for key, value in self.rule.initial_state_for(self._shapes).items()
         }
 
     def _storage_dtype(self, key, dtype):
@@ -290,13 +290,22 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         )
 
     def _gradient_masks(self, given):
-        """`{state kind: bool mask of what has a gradient, or None}` (None: all have one)."""
-        masks = {"coordinate": None, "tensor": None, "global": None}
+        """Bool masks of what has a gradient, None where all has one: `{"coordinate": over
+        the coordinates, "state": {state key: over its rows (`rule.state_owners`)}}`."""
+        masks = {"coordinate": None, "state": dict.fromkeys(self._state_variables)}
         if len(given) < len(self._shapes):
-            has = [i in given for i in range(len(self._shapes))]
-            sizes = flat.sizes_of(self._shapes)
-            masks["coordinate"] = backend_ops.constant(np.repeat(has, sizes), "bool")
-            masks["tensor"] = backend_ops.constant(has, "bool")
+            has = np.array([i in given for i in range(len(self._shapes))])
+            masks["coordinate"] = backend_ops.constant(
+                np.repeat(has, flat.sizes_of(self._shapes)), "bool"
+            )
+            made = {}  # one constant per distinct mask (a rule's state entries share most)
+            for key in self._state_variables:
+                owners = self.rule.state_owners(key, self._shapes)
+                if owners is not None:
+                    mask = has[owners]
+                    if mask.tobytes() not in made:
+                        made[mask.tobytes()] = backend_ops.constant(mask, "bool")
+                    masks["state"][key] = made[mask.tobytes()]
         return masks
 
     def _runs_in_chunks(self, flat_grads):
@@ -377,7 +386,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
     def _write_state(self, new_state, old_state, masks, finite=None):
         """Store the rule's new state; coordinates and variables without a gradient keep theirs."""
         for key, variable in self._state_variables.items():
-            value, mask = new_state[key], masks[self.rule.state_kind(key)]
+            value, mask = new_state[key], masks["state"][key]
             if value is old_state[key]:  # returned unchanged (e.g. a layout constant)
                 continue
             if mask is not None:

@@ -50,7 +50,7 @@ def make_rollout(rule, problem):
 
     @tf.function
     def run(meta_params, params, seed, steps):
-        state = rule.initial_state(flat.sizes_of(shapes))
+        state = rule.initial_state_for(shapes)
         losses = tf.TensorArray(tf.float32, size=steps)
 
         def body(t, params, state, losses):

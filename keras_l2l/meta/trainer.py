@@ -318,9 +318,9 @@ class MetaTrainer:
         """One meta-training run of each problem in the epoch's group; returns its logs."""
         group, seed, params, scale, imitate = self._run_setup(epoch)
         truncation = self._truncation_fn(group, imitate)
-        sizes = [flat.sizes_of(problem.shapes()) for problem in group]
-        state = [self.rule.initial_state(s) for s in sizes]
-        teacher_state = [self.imitation_rule.initial_state(s) if imitate else {} for s in sizes]
+        shapes = [problem.shapes() for problem in group]
+        state = [self.rule.initial_state_for(s) for s in shapes]
+        teacher_state = [self.imitation_rule.initial_state_for(s) if imitate else {} for s in shapes]
         meta_losses, losses, norms, bad = [], [], [], 0
         for k in range(self.horizon // self.unroll):
             start = k * self.unroll

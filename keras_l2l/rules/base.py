@@ -1,5 +1,9 @@
 """The update-rule interface shared by learned and hand-written optimizers."""
 
+import math
+
+import numpy as np
+
 
 class UpdateRule:
     """A pure optimizer step: `(meta_params, grads, state) -> (updates, new_state)`.
@@ -54,19 +58,42 @@ class UpdateRule:
     def initial_state(self, sizes):
         """Initial state for variables of `sizes` coordinates each, flattened in that order.
 
-        What every caller uses; rules that look at variables separately
-        (per-tensor statistics) override it, the others need only `init_state`.
+        Rules that look at variables separately (per-tensor statistics)
+        override it, the others need only `init_state`.
         """
         return self.init_state(sum(int(s) for s in sizes))
+
+    def initial_state_for(self, shapes):
+        """Initial state for variables of `shapes`, flattened in that order: what every caller uses.
+
+        By default `initial_state` of their sizes; rules that look at the
+        variables' shapes (`GroupedRule`, by variable kind) override it.
+        """
+        return self.initial_state([math.prod(shape) for shape in shapes])
 
     def state_kind(self, key):
         """How state entry `key` is laid out, so a Keras optimizer can store it:
 
-        - "coordinate": one row per coordinate (leading dimension n);
+        - "coordinate": one row per coordinate (leading dimension n; a
+          `GroupedRule`'s sub-rule: per coordinate of its group);
         - "tensor": one row per variable (leading dimension = number of variables);
         - "global": anything else (e.g. a step counter).
         """
         return "coordinate"
+
+    def state_owners(self, key, shapes):
+        """For variables of `shapes`: the index of the variable each row of state entry `key`
+        belongs to (an int array), or None for an entry of no variable in particular.
+
+        `LearnedOptimizer` keeps the rows of variables without a gradient. By
+        default told from `state_kind`; rules whose entries hold other rows
+        (`GroupedRule`: a group's coordinates) override it.
+        """
+        kind = self.state_kind(key)
+        if kind == "global":
+            return None
+        variables = np.arange(len(shapes))
+        return variables if kind == "tensor" else np.repeat(variables, [math.prod(s) for s in shapes])
 
     def __call__(self, meta_params, grads, state):
         raise NotImplementedError
