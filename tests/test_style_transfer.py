@@ -113,7 +113,7 @@ def test_seed_draws_content_crop_and_noise_deterministically(problem):
 
 
 def test_learned_optimizer_lowers_the_loss_in_a_few_steps(problem):
-    learned = TrainedRule.from_preset("general")
+    learned = TrainedRule.from_preset("art")
     seed = runs.seed_tensor(4)
     x0 = flat.flatten(problem.init_params(seed))
     run = make_rollout(learned.rule, problem)
