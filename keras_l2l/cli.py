@@ -142,7 +142,7 @@ def _add_evaluate(commands):
                         help="with --suite: comma-separated subset of its tasks")
     parser.add_argument("--grid", choices=sorted(GRIDS), default="full",
                         help="learning-rate grid: full = 2^-12..2^0 in steps of 2^0.5, "
-                        "coarse = steps of 2^1")
+                        "coarse = steps of 2^1, wide = 2^-12..2^12 in steps of 2^1")
     _add_evaluation_flags(parser, steps_type=_horizons)
     parser.set_defaults(run=_evaluate, baselines=None, parser=parser)
 

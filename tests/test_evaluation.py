@@ -415,3 +415,15 @@ def test_cli_evaluate_end_to_end(tmp_path):
     assert png.stat().st_size > 10_000
     with Image.open(png) as image:
         assert image.format == "PNG" and image.size[0] > 400
+
+
+def test_wide_grid_reaches_the_rates_of_tiny_gradients():
+    """`--grid wide` (style-transfer pixels: NAG's tuned rate was 2^10) parses and is described."""
+    from keras_l2l.cli import build_parser
+
+    grid = tuning.GRIDS["wide"]
+    assert tuning.describe_grid(grid) == "2^-12 .. 2^12 in steps of 2^1 (25 values)"
+    args = build_parser().parse_args(
+        ["evaluate", "--optimizer", "art", "--problem", "quadratic", "--steps", "5",
+         "--seeds", "2", "--out", "x", "--grid", "wide"])
+    assert tuning.GRIDS[args.grid] == grid and 2.0**10 in grid

@@ -289,7 +289,7 @@ def plot_curves(results, path):
     )
     # Bands for the two optimizers compared below only: more overlap into a grey mass.
     banded = {"learned", reference} if with_ratio else None
-    exact = _draw_losses(axes[0][0], results, banded)
+    exact = draw_losses(axes[0][0], results, banded)
     title = (f"{results['problem']}: {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
              f"{results['steps']} steps")
     if results.get("data_source"):
@@ -333,7 +333,7 @@ def _lines(notes):
     return sum(len(textwrap.wrap(n, 150)) for n in notes)
 
 
-def _draw_losses(axis, results, banded=None):
+def draw_losses(axis, results, banded=None):
     """One geometric-mean line per optimizer, a band for those in `banded` (default: all).
 
     Returns True when every curve's statistics are exact (per-seed curves stored).

@@ -10,7 +10,11 @@ LEARNING_RATE_GRID = tuple(float(2.0**e) for e in np.arange(-12.0, 0.25, 0.5))
 #: 2^-12 .. 2^0 in steps of 2^1 (13 values): half the tuning cost, for runs over many tasks.
 COARSE_GRID = LEARNING_RATE_GRID[::2]
 
-GRIDS = {"full": LEARNING_RATE_GRID, "coarse": COARSE_GRID}
+#: 2^-12 .. 2^12 in steps of 2^1 (25 values): for losses whose gradients are far from unit
+#: scale, e.g. the pixels of a style transfer, where SGD-like rates reach 2^10 and beyond.
+WIDE_GRID = tuple(float(2.0**e) for e in range(-12, 13))
+
+GRIDS = {"full": LEARNING_RATE_GRID, "coarse": COARSE_GRID, "wide": WIDE_GRID}
 
 #: Tuning seeds start here: evaluation uses 0..K-1, meta-training validation
 #: 500_000+, meta-training 1_000_000+.

@@ -7,3 +7,4 @@ from keras_l2l.problems.keras_problem import KerasProblem
 from keras_l2l.problems.mlp import MLP
 from keras_l2l.problems.quadratic import Quadratic
 from keras_l2l.problems.registry import PROBLEMS, get_problem
+from keras_l2l.problems.style_transfer import StyleTransfer

@@ -1,7 +1,7 @@
 """Named problems for the command line, results and presets."""
 
 from keras_l2l import tfds_data
-from keras_l2l.problems import family
+from keras_l2l.problems import family, style_transfer
 from keras_l2l.problems.conv import ConvNet
 from keras_l2l.problems.mlp import MLP
 from keras_l2l.problems.quadratic import Quadratic
@@ -28,9 +28,10 @@ MLP_PATTERN = "mlp/DATASET/HIDDEN/ACTIVATION/bBATCH"
 def get_problem(name, data_dir=None):
     """The problem registered as `name` (see `PROBLEMS`), an MLP spelled out by name,
     a TFDS dataset's paper MLP, a held-out suite task `suite/TASK` (see
-    `suite_tasks.SUITE`), or a meta-training family task `family/KIND/SEED`
+    `suite_tasks.SUITE`), a meta-training family task `family/KIND/SEED`
     (see `keras_l2l.problems.family`; `family.expand("family:N[:SEED]")` gives
-    the names of a sample).
+    the names of a sample), or a style transfer `style/CONTENT/STYLE/SIZE[/NETWORK]`
+    (see `keras_l2l.problems.style_transfer`, e.g. `style/train/ihc/64`).
 
     `mlp/DATASET/HIDDEN/ACTIVATION/bBATCH`, e.g. `mlp/fashion_mnist/64-32/gelu/b32`;
     an empty HIDDEN (`mlp/mnist//sigmoid/b128`) is logistic regression. DATASET
@@ -57,6 +58,8 @@ def _build(name, data_dir):
         problem = build_task(name[len("suite/"):], data_dir)
     elif name.startswith(family.PREFIX):
         problem = family.build(name, data_dir)
+    elif name.startswith("style/"):
+        problem = style_transfer.StyleTransfer(**style_transfer.parse_name(name))
     elif name.startswith(family.SPEC_PREFIX):
         raise ValueError(
             f"{name!r} is a sample of several family tasks, not one problem: "
@@ -68,8 +71,8 @@ def _build(name, data_dir):
         raise ValueError(
             f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, {MLP_PATTERN} "
             f"(DATASET may be {tfds_data.SPELLING}), {tfds_data.SPELLING}, "
-            f"suite/TASK with TASK one of {', '.join(TASKS)}, or {family.NAME_PATTERN} "
-            f"with KIND one of {', '.join(family.KINDS)}."
+            f"suite/TASK with TASK one of {', '.join(TASKS)}, {family.NAME_PATTERN} "
+            f"with KIND one of {', '.join(family.KINDS)}, or {style_transfer.NAME_PATTERN}."
         )
     return problem
 
