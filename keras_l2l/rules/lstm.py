@@ -97,7 +97,9 @@ class CoordinatewiseLSTM(UpdateRule):
         return state
 
     def __call__(self, meta_params, grads, state):
-        x, new_state = prep.preprocess_step(grads, self.preprocessing, self.preprocessing_p, state)
+        x, new_state = prep.preprocess_step(
+            grads, self.preprocessing, self.preprocessing_p, state
+        )
         layer = {"lstm": _lstm_layer, "gru": _gru_layer, "mlp": _mlp_layer}[self.cell]
         for i in range(self.num_layers):
             x = layer(meta_params, state, new_state, f"{self.cell}{i}", x)
@@ -105,14 +107,17 @@ class CoordinatewiseLSTM(UpdateRule):
         return self.output_scale * out[:, 0], new_state
 
     def get_config(self):
-        return {
+        """The constructor arguments; `cell` only when not "lstm", so configs of the
+        paper's rule are written exactly as before `cell` existed (and older versions
+        of keras_l2l still load them)."""
+        config = {
             "units": self.units,
             "num_layers": self.num_layers,
             "preprocessing": self.preprocessing,
             "preprocessing_p": self.preprocessing_p,
             "output_scale": self.output_scale,
-            "cell": self.cell,
         }
+        return config if self.cell == "lstm" else {**config, "cell": self.cell}
 
 
 # One layer of each cell: `(meta_params, state, new_state, name, x) -> output`,
