@@ -181,8 +181,11 @@ def summarize(out):
         found = {variant: json.loads((out / name / variant / "results.json").read_text())
                  for variant in VARIANTS if (out / name / variant / "results.json").is_file()}
         if "base" in found:
-            problems[name] = _problem_rows(found)
-    return {"problems": problems, "methods": {"ratio": RATIO_METHOD}}
+            runs = variants_for(PROBLEMS[name][0])
+            problems[name] = {**_problem_rows(found),
+                              "same_as_base": [v for v in VARIANTS if v not in runs]}
+    return {"problems": problems, "factors": {v: factor for v, (factor, _, _) in VARIANTS.items()},
+            "methods": {"ratio": RATIO_METHOD}}
 
 
 def _problem_rows(found):

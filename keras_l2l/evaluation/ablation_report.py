@@ -2,6 +2,7 @@
 
 import math
 
+from matplotlib import ticker
 from matplotlib.figure import Figure  # not pyplot: leaves the session's backend alone
 
 from keras_l2l.evaluation.report import _number, ratio_text
@@ -17,7 +18,10 @@ def markdown(summary):
         "its meta-training, and is meta-trained with otherwise identical settings. "
         "*vs base* and *vs Adam*: mean final loss of the variant / that of the base rule or of "
         "tuned Adam on the same evaluation seeds, with a paired bootstrap 95% CI; *better* / "
-        "*worse* when the CI excludes 1. *CPU-s*: meta-training CPU seconds (all threads).",
+        "*worse* when the CI excludes 1. *CPU-s*: meta-training CPU seconds (all threads). "
+        "*state floats / coord*: the rule's per-coordinate state (Adam keeps 2). *s / step*: "
+        "wall-clock seconds per optimizee step of the variant in the evaluation (a shared "
+        "machine: indicative only).",
         "",
     ]
     for name, problem in summary["problems"].items():
@@ -62,33 +66,47 @@ def _ratio(value, is_base=False):
 
 
 def plot(summary, path):
-    """One panel per problem: each variant's final loss / the base's, with its CI (log axis)."""
-    problems = summary["problems"]
-    rows = max(len(p["variants"]) for p in problems.values())
-    figure = Figure(figsize=(4.2 * len(problems) + 1.5, 0.32 * rows + 1.8))
+    """One panel per problem: each variant's final loss / the base's with its CI (log axis),
+    rows aligned across panels, and tuned Adam's final loss on the same scale."""
+    problems, order = summary["problems"], summary["factors"]  # {variant: factor}, in order
+    names = [v for v in order if any(v in p["variants"] for p in problems.values())][::-1]
+    factors = list(dict.fromkeys(order.values()))
+    figure = Figure(figsize=(4.0 * len(problems) + 1.6, 0.3 * len(names) + 1.9))
     for k, (name, problem) in enumerate(problems.items()):
         axis = figure.add_subplot(1, len(problems), k + 1)
-        variants = list(problem["variants"].items())[::-1]
-        factors = list(dict.fromkeys(row["factor"] for _, row in variants))
-        colours = {f: f"C{i}" for i, f in enumerate(factors)}
-        for y, (variant, row) in enumerate(variants):
-            value = row["ratio_to_base"]
-            lo, hi = value["ci95"]
-            mean = value["mean"]
-            if not (math.isfinite(mean) and math.isfinite(lo) and math.isfinite(hi)):
-                axis.text(1.0, y, "diverged", ha="center", va="center", fontsize=8)
+        rows = problem["variants"]
+        for y, variant in enumerate(names):
+            if variant not in rows:
+                text = "= base" if variant in problem["same_as_base"] else "not run"
+                axis.text(1.0, y, text, ha="center", va="center", fontsize=7, color="grey")
                 continue
-            axis.errorbar(mean, y, xerr=[[mean - lo], [hi - mean]], fmt="o",
-                          color=colours[row["factor"]], capsize=2)
+            mean, (lo, hi) = (rows[variant]["ratio_to_base"][k] for k in ("mean", "ci95"))
+            if not all(math.isfinite(v) for v in (mean, lo, hi)):
+                axis.text(1.0, y, "diverged", ha="center", va="center", fontsize=7)
+                continue
+            colour = f"C{factors.index(rows[variant]['factor'])}"
+            axis.errorbar(mean, y, xerr=[[mean - lo], [hi - mean]], fmt="o", color=colour,
+                          capsize=2)
         axis.axvline(1.0, color="grey", lw=0.8)
+        if problem["adam"] is not None:
+            adam = problem["adam"]["final_loss"]["mean"] / rows["base"]["final_loss"]["mean"]
+            axis.axvline(adam, color="black", ls="--", lw=0.8, label="tuned Adam")
+            axis.legend(loc="lower right", fontsize=7)
         axis.set_xscale("log")
-        axis.set_yticks(range(len(variants)))
-        axis.set_yticklabels([f"{v} ({row['meta_train_cpu_seconds'] / 60:.1f} CPU-min)"
-                              for v, row in variants], fontsize=8)
-        axis.set_xlabel("final loss / base rule's (log; 95% paired bootstrap CI)")
-        axis.set_title(f"{name}: {problem['steps']} steps, {len(problem['seeds'])} seeds",
-                       fontsize=10)
-    figure.suptitle("How much does the LSTM matter? Each variant changes one factor",
-                    fontsize=11)
+        axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+        axis.set_yticks(range(len(names)))
+        axis.set_ylim(-0.7, len(names) - 0.3)
+        axis.set_yticklabels([_label(v, rows.get(v)) for v in names], fontsize=7)
+        axis.set_xlabel("final loss / base rule's (log)", fontsize=8)
+        axis.set_title(f"{name}: {problem['steps']} steps, {len(problem['seeds'])} seeds, "
+                       f"{rows['base']['epochs']} meta-runs", fontsize=9)
+    figure.suptitle("How much does the LSTM matter? One factor changed per variant; "
+                    "95% paired bootstrap CIs over seeds", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
+
+
+def _label(variant, row):
+    return variant if row is None else f"{variant} ({row['meta_train_cpu_seconds'] / 60:.1f} CPU-min)"
