@@ -1,4 +1,4 @@
-"""The `keras-l2l` command line: `demo`, `evaluate`, `meta-train` and `presets`.
+"""The `keras-l2l` command line: `demo`, `evaluate`, `meta-train`, `ablate` and `presets`.
 
 The one module with argument parsers: each sub-command turns its flags into
 a call of a plain package function, so everything here is also usable from Python.
@@ -14,6 +14,7 @@ import keras
 
 from keras_l2l import presets
 from keras_l2l.evaluation import DEFAULT_BASELINES, evaluate, load_rule, write_report
+from keras_l2l.evaluation import ablation
 from keras_l2l.evaluation.demo import DEMO_BASELINES, DEMO_SEEDS, DEMO_STEPS, run_demo
 from keras_l2l.evaluation.suite import SUITE_BASELINES, SUITES, check_settings, run_suite
 from keras_l2l.evaluation.tuning import GRIDS
@@ -43,7 +44,7 @@ def main(argv=None):
 def build_parser():
     parser = argparse.ArgumentParser(prog="keras-l2l", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_evaluate, _add_meta_train, _add_presets):
+    for add in (_add_demo, _add_evaluate, _add_meta_train, _add_ablate, _add_presets):
         add(commands)
     return parser
 
@@ -218,6 +219,8 @@ def _add_meta_train(commands):
         help="the rule family; --units .. --output-scale configure CoordinatewiseLSTM")
     add("--rule-config", type=json.loads, default=None,
         help="JSON constructor arguments of --rule, e.g. '{\"base_learning_rate\": 0.003}'")
+    add("--cell", default="lstm", choices=["lstm", "gru", "mlp"],
+        help="CoordinatewiseLSTM's recurrent cell (gru, or a memoryless mlp, for ablations)")
     add("--units", type=int, default=20)
     add("--layers", type=int, default=2)
     add("--preprocessing", default="log_sign")
@@ -238,7 +241,7 @@ def _meta_train(args, command):
     else:
         start = TrainedRule.untrained(CoordinatewiseLSTM(
             units=args.units, num_layers=args.layers, preprocessing=args.preprocessing,
-            preprocessing_p=args.preprocessing_p, output_scale=args.output_scale,
+            preprocessing_p=args.preprocessing_p, output_scale=args.output_scale, cell=args.cell,
         ), seed=args.seed)
     trained = meta_train_preset(
         start, [get_problem(name, args.data_dir) for name in problem_names(args.problem)],
@@ -256,6 +259,53 @@ def _meta_train(args, command):
     )
     best = trained.provenance["best_validation_loss"]
     print(f"Saved preset to {args.out} (best validation loss {best}).")
+
+
+# -- ablate -------------------------------------------------------------------
+
+
+def _add_ablate(commands):
+    parser = commands.add_parser(
+        "ablate",
+        help="meta-train and evaluate one-factor variants of the paper's LSTM (cell, depth, "
+             "width, preprocessing, second derivatives, meta-loss)",
+        description="Writes OUT/summary.json, summary.md (one table) and ablations.png (one "
+        "plot); rerun the same command to resume, or with other --problems to add to OUT.",
+    )
+    add = parser.add_argument
+    add("--out", required=True, help="output directory")
+    add("--problems", type=_names, default=["quadratic"],
+        help=f"comma-separated subset of {','.join(ablation.PROBLEMS)}")
+    add("--variants", type=_names, default=None,
+        help=f"comma-separated subset of {','.join(ablation.VARIANTS)} (default: all)")
+    add("--epochs", type=int, required=True, help="meta-training runs per variant (the budget)")
+    add("--seeds", type=int, default=20, help="evaluate on seeds 0..K-1")
+    add("--baselines", type=_baselines, default=["adam"],
+        help="tuned baselines evaluated with the base rule")
+    add("--tuning-seeds", type=int, default=3)
+    add("--grid", choices=sorted(GRIDS), default="full")
+    add("--lr", type=float, default=1e-3, help="meta learning rate (Adam)")
+    add("--validation-every", type=int, default=50)
+    add("--validation-runs", type=int, default=10)
+    add("--seed", type=int, default=0)
+    _add_data_dir(parser)
+    parser.set_defaults(run=_ablate, parser=parser)
+
+
+def _ablate(args, command):
+    keras.utils.set_random_seed(args.seed)
+    try:
+        ablation.check_names(args.problems, args.variants)
+    except ValueError as error:
+        args.parser.error(str(error))
+    ablation.ablate(
+        args.out, args.problems, args.epochs, args.seeds, variants=args.variants,
+        baselines=args.baselines, tuning_seeds=args.tuning_seeds, grid=args.grid,
+        learning_rate=args.lr, validation_every=args.validation_every,
+        validation_runs=args.validation_runs, seed=args.seed, data_dir=args.data_dir,
+        command=command,
+    )
+    print(f"Wrote {args.out}/summary.json, summary.md and ablations.png.")
 
 
 # -- presets ------------------------------------------------------------------

@@ -1,21 +1,28 @@
-"""Gradient preprocessing for coordinatewise rules (paper, Appendix A).
+"""Gradient preprocessing for coordinatewise rules (paper, Appendix A; Lv et al. 2017).
 
 Raw gradients span many orders of magnitude; an LSTM sees them better as a
-(log-magnitude, sign) pair. Each function maps a flat gradient `[n]` to
-features `[n, k]`. Written in `keras.ops`, so they run on every Keras backend.
+(log-magnitude, sign) pair, or normalised by running moments as in Adam.
+`preprocess` maps a flat gradient `[n]` to features `[n, k]`; the "adam"
+kind keeps per-coordinate moments, so rules call `preprocess_step`, which
+also takes and returns a state (`init_state`; `{}` for the other kinds). Written in `keras.ops`, so it runs
+on every Keras backend.
 """
 
 import math
 
 from keras import ops
 
-PREPROCESSING = ("log_sign", "clamped_log_sign", "none")
+from keras_l2l.rules import backend_ops
+
+PREPROCESSING = ("log_sign", "clamped_log_sign", "none", "adam")
+ADAM_DECAYS = (0.9, 0.99, 0.999)  # two momenta, then the second moment
+ADAM_EPSILON = 1e-8
 
 
 def num_features(kind):
     """Number of input features per coordinate produced by `kind`."""
     check_kind(kind)
-    return 1 if kind == "none" else 2
+    return {"none": 1, "adam": 3}.get(kind, 2)
 
 
 def check_kind(kind):
@@ -23,6 +30,19 @@ def check_kind(kind):
         raise ValueError(
             f"Unknown preprocessing {kind!r}; expected one of {PREPROCESSING}."
         )
+
+
+def init_state(kind, num_coordinates):
+    """The preprocessing's own state for `num_coordinates` coordinates (per coordinate)."""
+    check_kind(kind)
+    if kind != "adam":
+        return {}
+    return {
+        "adam_moments": ops.zeros([num_coordinates, 3], "float32"),
+        # Per coordinate rather than global, so the rule stays coordinatewise
+        # (LearnedOptimizer may run it in chunks of coordinates).
+        "adam_step": ops.zeros([num_coordinates], "float32"),
+    }
 
 
 def log_sign(grads, p=10.0):
@@ -48,11 +68,46 @@ def clamped_log_sign(grads, p=5.0):
     return ops.stack([log_part, sign_part], axis=-1)
 
 
+def adam_features(grads, moments, step):
+    """Updated moments `[m_fast, m_slow, v]` and the features `[g, m_fast, m_slow] / sqrt(v)`.
+
+    Adam's normalised inputs (Lv et al. 2017): momenta at decays 0.9 and 0.99
+    and the second moment at 0.999, all bias-corrected for `step` (the count
+    including this one: a scalar, or one per coordinate), so the features are
+    invariant to the gradient's scale.
+    """
+    decays = backend_ops.constant(ADAM_DECAYS, grads.dtype)
+    moments = moments + (ops.stack([grads, grads, ops.square(grads)], 1) - moments) * (1.0 - decays)
+    corrections = 1.0 / (1.0 - ops.power(decays, ops.expand_dims(step, -1)))
+    corrected = moments * corrections
+    inverse_rms = 1.0 / (ops.sqrt(corrected[:, 2]) + ADAM_EPSILON)
+    raw = ops.concatenate([grads[:, None], corrected[:, :2]], 1)
+    return moments, raw * inverse_rms[:, None]
+
+
 def preprocess(grads, kind="log_sign", p=10.0):
-    """Features `[n, num_features(kind)]` for a flat gradient `[n]`."""
+    """Features `[n, num_features(kind)]` for a flat gradient `[n]` (stateless kinds)."""
     check_kind(kind)
     if kind == "log_sign":
         return log_sign(grads, p)
     if kind == "clamped_log_sign":
         return clamped_log_sign(grads, p)
+    if kind == "adam":
+        raise ValueError(
+            "The 'adam' preprocessing keeps per-coordinate moments; call "
+            "preprocess_step(grads, 'adam', p, state) with state from init_state('adam', n)."
+        )
     return grads[:, None]
+
+
+def preprocess_step(grads, kind="log_sign", p=10.0, state=None):
+    """`(features [n, num_features(kind)], new preprocessing state)`: what rules call.
+
+    `state` holds at least `init_state(kind, n)`'s entries (others are
+    ignored); the new state has exactly those entries (`{}` for stateless kinds).
+    """
+    if kind != "adam":
+        return preprocess(grads, kind, p), {}
+    step = state["adam_step"] + 1.0
+    moments, features = adam_features(grads, state["adam_moments"], step)
+    return features, {"adam_moments": moments, "adam_step": step}

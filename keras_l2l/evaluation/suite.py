@@ -160,15 +160,15 @@ GEOMEAN_METHOD = (
 def task_row(results):
     """One task at one horizon: ratios with CIs, steps to match, divergence, timings."""
     optimizers = results["optimizers"]
-    learned = _finals(optimizers["learned"])
+    learned = finals(optimizers["learned"])
     best = (results.get("ratio_to_best_baseline") or {}).get("baseline")
     adam = optimizers.get("adam")
     return {
         "learned_final_loss": _mean(learned),
         "best_baseline": best,
-        "best_baseline_final_loss": _mean(_finals(optimizers[best])),
-        "ratio_to_best": ratio(learned, _finals(optimizers[best])),
-        "ratio_to_adam": None if adam is None else ratio(learned, _finals(adam)),
+        "best_baseline_final_loss": _mean(finals(optimizers[best])),
+        "ratio_to_best": ratio(learned, finals(optimizers[best])),
+        "ratio_to_adam": None if adam is None else ratio(learned, finals(adam)),
         "adam_steps_to_match": None if adam is None else steps_to_match(
             optimizers["learned"]["curve"]["mean"], adam["curve"]["mean"]),
         "diverged_seeds": results["diverged_seeds"],
@@ -180,7 +180,7 @@ def task_row(results):
     }
 
 
-def _finals(entry):
+def finals(entry):
     """Per-seed final losses; a null (diverged) in results.json is +inf."""
     return np.array([math.inf if v is None else v for v in entry["final_loss"]["per_seed"]])
 

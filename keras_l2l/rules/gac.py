@@ -76,7 +76,7 @@ class _GACNetwork(UpdateRule):
         return init_lstm_meta_params(self.meta_param_shapes(), self.units, seed)
 
     def _network_state(self, n):
-        state = {}
+        state = prep.init_state(self.preprocessing, n)
         for i in range(self.num_layers):
             state[f"lstm{i}_h"] = ops.zeros([n, self.local_units], dtype="float32")
             state[f"lstm{i}_hg"] = ops.zeros([self.global_units], dtype="float32")
@@ -203,9 +203,9 @@ class LSTMGAC(_GACNetwork):
         return self._network_state(num_coordinates)
 
     def __call__(self, meta_params, grads, state):
-        x = prep.preprocess(grads, self.preprocessing, self.preprocessing_p)
+        x, prep_state = prep.preprocess_step(grads, self.preprocessing, self.preprocessing_p, state)
         out, new_state = self._network(meta_params, x, state)
-        return self.output_scale * out[:, 0], new_state
+        return self.output_scale * out[:, 0], {**new_state, **prep_state}
 
     def get_config(self):
         return self._network_config()

@@ -28,13 +28,11 @@ import math
 import numpy as np
 from keras import ops
 
+from keras_l2l import preprocessing as prep
 from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.registry import register_rule
 
-BETAS = (0.9, 0.99)  # momentum decays; m_fast (beta 0.9) is Adam's first moment
-BETA_V = 0.999
-EPSILON = 1e-8
 TIME_SCALES = (100.0, 1_000.0, 10_000.0)
 NUM_TENSOR_FEATURES = 5 + len(TIME_SCALES)
 NUM_PARAM_FEATURES = 3  # g / sqrt(v), m_fast / sqrt(v), m_slow / sqrt(v)
@@ -129,7 +127,7 @@ class HierarchicalLSTM(UpdateRule):
 
     def __call__(self, meta_params, grads, state):
         step = state["step"] + 1.0
-        moments, features = _moments_and_features(grads, state["moments"], step)
+        moments, features = prep.adam_features(grads, state["moments"], step)
         index = state["tensor_index"]
         tensor_features = _tensor_features(features, index, state["tensor_size"], step)
         h, c = _lstm_cell(meta_params, tensor_features, state["tensor_h"], state["tensor_c"])
@@ -148,16 +146,6 @@ class HierarchicalLSTM(UpdateRule):
         log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
         updates = -self.base_learning_rate * direction * ops.exp(log_step)
         return updates, dict(state, moments=moments, tensor_h=h, tensor_c=c, step=step)
-
-
-def _moments_and_features(grads, moments, step):
-    """Updated `[m_fast, m_slow, v]` and the inputs `[g, m_fast, m_slow] / sqrt(v_hat)`."""
-    decays = backend_ops.constant([BETAS[0], BETAS[1], BETA_V], grads.dtype)
-    moments = moments + (ops.stack([grads, grads, ops.square(grads)], 1) - moments) * (1.0 - decays)
-    corrections = 1.0 / (1.0 - ops.power(decays, step))  # bias corrections of the three moments
-    inverse_rms = 1.0 / (ops.sqrt(moments[:, 2] * corrections[2]) + EPSILON)
-    raw = ops.concatenate([grads[:, None], moments[:, :2] * corrections[:2]], 1)
-    return moments, raw * inverse_rms[:, None]
 
 
 def _tensor_features(features, index, sizes, step):

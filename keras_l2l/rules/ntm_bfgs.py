@@ -76,7 +76,7 @@ class NTMBFGS(_GACNetwork):
         return state
 
     def __call__(self, meta_params, grads, state):
-        x = prep.preprocess(grads, self.preprocessing, self.preprocessing_p)
+        x, prep_state = prep.preprocess_step(grads, self.preprocessing, self.preprocessing_p, state)
         x = ops.concatenate([x, state["read"][:, None]], axis=1)
         out, new_state = self._network(meta_params, x, state)
         direct = out[:, 0]
@@ -86,7 +86,7 @@ class NTMBFGS(_GACNetwork):
         memory_b = ops.concatenate([b[:, None], state["memory_b"][:, :keep]], axis=1)
         weights = global_mean(memory_b * q[:, None])  # [K]: b_k . q / n
         read = ops.sum(memory_a * weights[None], axis=1)
-        new_state.update(memory_a=memory_a, memory_b=memory_b, read=read)
+        new_state.update(prep_state, memory_a=memory_a, memory_b=memory_b, read=read)
         return self.output_scale * (direct + read), new_state
 
     def get_config(self):
