@@ -600,22 +600,3 @@ def test_no_arguments_give_the_trained_default_preset():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer="keras_l2l>LearnedOptimizer", loss="mse")
     assert model.optimizer.get_config()["preset"] == presets.DEFAULT_PRESET
-
-
-def test_xla_compiled_rule_call_gives_the_plain_rule_updates():
-    """The paper's rule, XLA-compiled inside an uncompiled step, matches the plain rule."""
-    optimizer = LearnedOptimizer.from_preset("mnist", chunk_size=None)
-    rule = optimizer.rule
-    optimizer.build([keras.Variable(np.zeros(5000, np.float32))])
-    compiled = optimizer._rule_function()
-    assert compiled is not rule  # XLA-compiled
-    meta = {k: tf.constant(v) for k, v in optimizer.get_meta_weights().items()}
-    rng = np.random.default_rng(0)
-    state = plain_state = rule.init_state(5000)
-    for _ in range(3):  # the state carries over
-        grads = tf.constant(rng.normal(size=5000) * 10.0 ** rng.uniform(-6, 1, 5000), tf.float32)
-        updates, state = compiled(meta, grads, state)
-        plain_updates, plain_state = rule(meta, grads, plain_state)
-        np.testing.assert_allclose(updates, plain_updates, rtol=1e-5, atol=1e-7)
-        for key in state:
-            np.testing.assert_allclose(state[key], plain_state[key], rtol=1e-5, atol=1e-6)

@@ -22,11 +22,6 @@ class CoordinatewiseLSTM(UpdateRule):
     """
 
     coordinatewise = True
-    # XLA fuses the gate arithmetic that TF runs op by op (one pass over [n, 80]
-    # instead of a split and a dozen elementwise ops); `LearnedOptimizer` uses it
-    # when the rule runs in one call (chunked runs stay plain: a compiled call
-    # per chunk costs more than it saves).
-    xla_in_keras = True
 
     def __init__(
         self,
