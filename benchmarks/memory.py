@@ -6,6 +6,10 @@ each figure would carry everything that ran before it.
 
     python benchmarks/memory.py "learned float32" [--params 10000000] [--jit]
 
+(`--jit` compiles the whole step with XLA, which cannot run the rule in chunks:
+its temporaries grow with the model, ~1.3 kB per parameter, so it is not among
+the runs of `bench_memory`.)
+
 prints one JSON object (the child's measurement) on stdout.
 """
 
@@ -29,14 +33,17 @@ MEMORY_OPTIMIZERS = {
     "learned float32": lambda: LearnedOptimizer(preset=None, state_dtype="float32"),
     "learned bfloat16": lambda: LearnedOptimizer(preset=None, state_dtype="bfloat16"),
     "learned float16": lambda: LearnedOptimizer(preset=None, state_dtype="float16"),
+    "hierarchical (general)": lambda: LearnedOptimizer(preset="general"),
 }
-# (optimizer, jit_compile) pairs for the peak-memory subprocesses (--quick: the first two).
+# (optimizer, jit_compile) pairs for the peak-memory subprocesses (--quick: the first three),
+# each at every size of PEAK_SIZES (--quick: the first two).
 PEAK_RUNS = (
     ("Adam", False),
     ("learned float32", False),
+    ("hierarchical (general)", False),
     ("learned bfloat16", False),
-    ("learned float32", True),
 )
+PEAK_SIZES = (1_000_000, 10_000_000, 30_000_000)
 
 
 def variable_bytes(variables):
@@ -126,7 +133,11 @@ def peak_memory_child(label, jit, num_params):
 
 
 def peak_memory(label, jit, num_params):
-    """`peak_memory_child`'s result from a fresh Python process running this file."""
+    """`peak_memory_child`'s result from a fresh Python process running this file.
+
+    Adds the state (the optimizer's variables) and the peak above it, per parameter:
+    issue 12's bound is state + 64 B/param.
+    """
     name = label + (" (XLA)" if jit else "")
     log(f"memory: peak of one update, {name}, {num_params:,} parameters (subprocess)")
     command = [sys.executable, str(Path(__file__).resolve()), label]
@@ -137,11 +148,16 @@ def peak_memory(label, jit, num_params):
     if out.returncode != 0:
         return {"optimizer": name, "error": out.stderr.strip().splitlines()[-1:]}
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["peak_bytes_per_param"] = result["peak_mb"] * 2**20 / result["params"]
+    per_param = 2**20 / result["params"]
+    result["peak_bytes_per_param"] = result["peak_mb"] * per_param
+    result["state_bytes_per_param"] = result["variables_mb"] * per_param
+    result["peak_over_state_bytes_per_param"] = (
+        result["peak_mb"] - result["variables_mb"]
+    ) * per_param
     return {"optimizer": name, **result}
 
 
-def bench_memory(peak_params, peak_runs=PEAK_RUNS):
+def bench_memory(peak_sizes=PEAK_SIZES, peak_runs=PEAK_RUNS):
     """State bytes per parameter of every optimizer and model, then the subprocess peaks."""
     rows = []
     for model_name, (build, _) in FIT_MODELS.items():
@@ -149,9 +165,14 @@ def bench_memory(peak_params, peak_runs=PEAK_RUNS):
             keras.utils.set_random_seed(0)
             usage = optimizer_memory(build(), make())
             rows.append({"model": model_name, "optimizer": label, **usage})
-    peaks = [peak_memory(label, jit, peak_params) for label, jit in peak_runs]
-    adam = next((p for p in peaks if p["optimizer"] == "Adam" and "peak_mb" in p), None)
+    peaks = [
+        peak_memory(label, jit, size) for size in peak_sizes for label, jit in peak_runs
+    ]
     for p in peaks:
+        adam = next(
+            (a for a in peaks if a["optimizer"] == "Adam" and a.get("params") == p.get("params")),
+            None,
+        )
         if adam and "peak_mb" in p:
             p["peak_over_adam"] = p["peak_mb"] / adam["peak_mb"]
     return {"state": rows, "peak": peaks}

@@ -29,7 +29,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from fit import bench_fit  # noqa: E402
-from memory import PEAK_RUNS, bench_memory  # noqa: E402
+from memory import PEAK_RUNS, PEAK_SIZES, bench_memory  # noqa: E402
 from meta import bench_meta  # noqa: E402
 from report import evaluate_targets, render  # noqa: E402
 from update import bench_update  # noqa: E402
@@ -49,7 +49,8 @@ def section_runners(quick):
         ),
         "fit": lambda: bench_fit(steps=20 if quick else 40, rounds=7 if quick else 9),
         "memory": lambda: bench_memory(
-            peak_params=10_000_000, peak_runs=PEAK_RUNS[:2] if quick else PEAK_RUNS
+            peak_sizes=PEAK_SIZES[:2] if quick else PEAK_SIZES,
+            peak_runs=PEAK_RUNS[:3] if quick else PEAK_RUNS,
         ),
         "meta": lambda: bench_meta(epochs=4 if quick else 8),
     }

@@ -182,14 +182,19 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             return
         super().build(var_list)
         self._shapes = [tuple(v.shape) for v in var_list]
+        specs = {k: (v.shape, v.dtype) for k, v in self.rule.initial_state_for(self._shapes).items()}
+        # Each variable adopts a value of its own, made when it is created: a
+        # rule may hand out one zeros tensor for several entries, and TF
+        # variables that share a buffer copy it on their first write, which
+        # would cost a state-sized copy per entry during the first step.
         self._state_variables = {
             key: self.add_variable(
-                value.shape,
-                initializer=_constant(value),
-                dtype=self._storage_dtype(key, value.dtype),
+                shape,
+                initializer=_constant(self.rule.initial_state_for(self._shapes)[key]),
+                dtype=self._storage_dtype(key, dtype),
                 name=f"state_{key}",
             )
-            for key, value in self.rule.initial_state_for(self._shapes).items()
+            for key, (shape, dtype) in specs.items()
         }
 
     def _storage_dtype(self, key, dtype):
