@@ -26,6 +26,12 @@ presets() {
   # general (HierarchicalLSTM, issue 11): checkpoints and CPU time in results/general/.
   bash results/general/command.sh
   mkdir -p keras_l2l/presets/general && cp results/general/preset/* keras_l2l/presets/general/
+  # mnist-hierarchical (issue 11, the paper's 100-step claim): two stages, each evaluated.
+  bash results/mnist100-h/command.sh && bash results/mnist100-h/command2.sh
+  cp results/mnist100-h/preset2/{config.json,weights.npz} keras_l2l/presets/mnist-hierarchical/
+  # cifar10 and art (issue 13).
+  bash results/cifar10/command.sh && cp results/cifar10/preset/* keras_l2l/presets/cifar10/
+  TRAIN_ONLY=1 bash results/art/command.sh && cp results/art/preset-lstm/* keras_l2l/presets/art/
 }
 
 evaluate() {
@@ -43,6 +49,9 @@ evaluate() {
   keras-l2l evaluate --optimizer mnist-long --problem mnist-relu --steps 10000 --seeds 3 --baselines adam --tuning-seeds 2 --out results/mnist-relu-long-10000
   bash results/general/evaluate.sh
   bash results/suite/command.sh
+  bash results/cifar10/evaluate.sh
+  bash results/art/evaluate.sh
+  bash results/ablations/command.sh
   python results/summarize.py
 }
 
