@@ -68,6 +68,9 @@ def clamped_log_sign(grads, p=5.0):
     return ops.stack([log_part, sign_part], axis=-1)
 
 
+GRADIENT_LIMIT = 1e18
+
+
 def adam_features(grads, moments, step):
     """Updated moments `[m_fast, m_slow, v]` and the features `[g, m_fast, m_slow] / sqrt(v)`.
 
@@ -76,6 +79,9 @@ def adam_features(grads, moments, step):
     including this one: a scalar, or one per coordinate), so the features are
     invariant to the gradient's scale.
     """
+    # Squares of larger gradients overflow float32 (its max is 3.4e38); clipping them
+    # keeps every moment and feature finite and changes nothing below the limit.
+    grads = ops.clip(grads, -GRADIENT_LIMIT, GRADIENT_LIMIT)
     decays = backend_ops.constant(ADAM_DECAYS, grads.dtype)
     moments = moments + (ops.stack([grads, grads, ops.square(grads)], 1) - moments) * (1.0 - decays)
     corrections = 1.0 / (1.0 - ops.power(decays, ops.expand_dims(step, -1)))
