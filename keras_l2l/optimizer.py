@@ -59,11 +59,13 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             other backends.
         state_dtype: storage dtype of the per-coordinate state; `"bfloat16"` or
             `"float16"` halve its memory (the rule always computes in float32).
-        chunk_size: for coordinatewise rules (the paper's LSTM) on TensorFlow,
-            run the rule over this many coordinates at a time, which bounds an
-            update's temporary memory (about 1.2 KB per coordinate at once
-            for the paper's LSTM) independently of the model's size; None runs
-            all coordinates in one call. Results agree to float32 rounding.
+        chunk_size: for coordinatewise rules (the paper's LSTM) and rules whose
+            coordinates meet only in per-variable sums (`HierarchicalLSTM`) on
+            TensorFlow, run the per-coordinate work over this many coordinates
+            at a time, which bounds an update's temporary memory (about 1.2 KB
+            per coordinate at once for the paper's LSTM) independently of the
+            model's size; None runs all coordinates in one call. Results agree
+            to float32 rounding.
     """
 
     def __init__(
@@ -316,14 +318,15 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
     def _runs_in_chunks(self, flat_grads):
         """Whether the rule runs over `chunk_size` coordinates at a time (TensorFlow graphs).
 
-        Only rules whose coordinates do not interact qualify; under XLA the
+        Only rules whose coordinates do not interact, or meet only in
+        per-variable sums, qualify; under XLA the
         chunk loop's dynamic shapes do not compile, and XLA plans its own
         buffers anyway.
         """
         return (
             backend_ops.is_tensorflow()
             and self.chunk_size is not None
-            and getattr(self.rule, "coordinatewise", False)
+            and (self.rule.coordinatewise or self.rule.sums_per_variable)
             and not self.rule.needs_params
             and flat_grads.shape[0] > self.chunk_size
             and not _tf_in_xla_context()
@@ -390,8 +393,8 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
 
     def _write_state(self, new_state, old_state, masks, finite=None):
         """Store the rule's new state; coordinates and variables without a gradient keep theirs."""
-        for key, variable in self._state_variables.items():
-            value, mask = new_state[key], masks["state"][key]
+        for key, value in new_state.items():
+            variable, mask = self._state_variables[key], masks["state"][key]
             if value is old_state[key]:  # returned unchanged (e.g. a layout constant)
                 continue
             if mask is not None:
@@ -619,47 +622,90 @@ def _tf_variable(variable):
 
 
 def _tf_chunked_rule(optimizer, flat_grads, masks, learning_rate):
-    """The flat updates of a coordinatewise rule, run `chunk_size` coordinates at a time.
+    """The flat updates of a rule run `chunk_size` coordinates at a time; writes the state.
 
-    Each chunk's state rows are gathered, stepped and scattered back in place,
-    one chunk after another, so the rule's temporaries (for the paper's LSTM,
-    gates and cell states of about 1.2 KB per coordinate) exist for one chunk
-    only; what is left per parameter is the flat gradients and updates.
+    Each chunk's per-coordinate state rows are gathered, stepped and scattered
+    back in place, one chunk after another, so the rule's temporaries (for
+    the paper's LSTM, gates and cell states of about 1.2 KB per coordinate)
+    exist for one chunk only; what is left per parameter is the flat
+    gradients and updates. A rule with `sums_per_variable` first sums over
+    every chunk, then takes its per-variable step, then steps the chunks.
     """
     import tensorflow as tf
 
-    n, size = int(flat_grads.shape[0]), optimizer.chunk_size
+    rule, n, size = optimizer.rule, int(flat_grads.shape[0]), optimizer.chunk_size
     meta = {k: v.value for k, v in optimizer._meta_variables.items()}
-    state_variables = {k: _tf_variable(v) for k, v in optimizer._state_variables.items()}
-    scale = tf.cast(learning_rate, tf.float32)
+    row_variables = {
+        key: _tf_variable(variable)
+        for key, variable in optimizer._state_variables.items()
+        if rule.state_kind(key) == "coordinate"
+    }
+    whole = {  # per variable or global: small, read whole
+        key: value for key, value in optimizer._current_state().items() if key not in row_variables
+    }
     mask = masks["coordinate"]
+    chunks = -(-n // size)
 
-    def chunk(k, updates):
+    def chunk_inputs(k):
+        """A chunk's coordinates, gradients and state (its rows, and the whole of the rest)."""
         start = k * size
-        length = tf.minimum(size, n - start)
-        rows = tf.range(start, start + length)
+        rows = tf.range(start, start + tf.minimum(size, n - start))
         state = {
             key: tf.cast(variable.sparse_read(rows), tf.float32)
-            for key, variable in state_variables.items()
+            if variable.dtype.is_floating else variable.sparse_read(rows)
+            for key, variable in row_variables.items()
         }
-        step, new_state = optimizer.rule(meta, tf.slice(flat_grads, [start], [length]), state)
-        step = step * scale
+        return rows, tf.gather(flat_grads, rows), dict(whole, **state)
+
+    if rule.sums_per_variable:
+        coordinate_sums, coordinate_step = _tf_compiled(rule, rule.coordinate_sums, rule.coordinate_step)
+
+        def add_sums(k, sums):
+            _, grads, state = chunk_inputs(k)
+            return k + 1, sums + coordinate_sums(meta, grads, state)
+
+        first = coordinate_sums(meta, *chunk_inputs(0)[1:])
+        _, sums = tf.while_loop(
+            lambda k, _: k < chunks, add_sums, (tf.constant(1), first), parallel_iterations=1
+        )
+        variable_rows, variable_state = rule.variable_step(meta, sums, whole)
+
+    def chunk(k, updates):
+        rows, grads, state = chunk_inputs(k)
+        if rule.sums_per_variable:
+            step, new_state = coordinate_step(meta, grads, state, variable_rows)
+        else:
+            step, new_state = rule(meta, grads, state)
+        step = step * tf.cast(learning_rate, tf.float32)
+        new_state = {key: value for key, value in new_state.items() if key in row_variables}
         if mask is not None:  # coordinates without a gradient keep their state
-            has = tf.slice(mask, [start], [length])
+            has = tf.gather(mask, rows)
             step = tf.where(has, step, 0.0)
-            new_state = {k: tf.where(has[:, None], v, state[k]) for k, v in new_state.items()}
-        for key, variable in state_variables.items():
-            variable.scatter_update(
-                tf.IndexedSlices(tf.cast(new_state[key], variable.dtype), rows)
-            )
+            new_state = {
+                key: tf.where(tf.reshape(has, [-1] + [1] * (len(value.shape) - 1)), value, state[key])
+                for key, value in new_state.items()
+            }
+        for key, value in new_state.items():
+            variable = row_variables[key]
+            variable.scatter_update(tf.IndexedSlices(tf.cast(value, variable.dtype), rows))
         return k + 1, updates.write(k, step)
 
-    chunks = -(-n // size)
     updates = tf.TensorArray(tf.float32, size=chunks, infer_shape=False, element_shape=[None])
     _, updates = tf.while_loop(
         lambda k, _: k < chunks, chunk, (tf.constant(0), updates), parallel_iterations=1
     )
+    if rule.sums_per_variable:
+        optimizer._write_state(variable_state, whole, masks)
     return tf.ensure_shape(updates.concat(), [n])
+
+
+def _tf_compiled(rule, *functions):
+    """`functions` compiled with XLA if the rule asks for that (`xla_in_keras`), else as they are."""
+    import tensorflow as tf
+
+    if not rule.xla_in_keras:
+        return functions
+    return tuple(tf.function(f, jit_compile=True) for f in functions)
 
 
 def _tf_in_xla_context():

@@ -38,6 +38,15 @@ class UpdateRule:
     #: run the rule over chunks of the flat vector to bound its memory.
     coordinatewise = False
 
+    #: Whether coordinates meet only in per-variable sums. Such a rule defines
+    #: `coordinate_sums(meta_params, grads, state)` (`[k, s]` sums over the
+    #: given coordinates), `variable_step(meta_params, sums, state)` (`(rows,
+    #: new "tensor" and "global" state)`) and `coordinate_step(meta_params,
+    #: grads, state, rows)` (`(updates, new "coordinate" state)`), and
+    #: `__call__` chains them; `LearnedOptimizer` may then run both coordinate
+    #: parts over chunks of the flat vector, as it does for coordinatewise rules.
+    sums_per_variable = False
+
     #: Whether `LearnedOptimizer` compiles the rule call with XLA inside an
     #: otherwise uncompiled training step: worth it for rules made of many
     #: small elementwise ops, which XLA fuses (measured in `benchmarks/`).

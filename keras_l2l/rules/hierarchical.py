@@ -124,18 +124,40 @@ class HierarchicalLSTM(UpdateRule):
     # -- the update ------------------------------------------------------------
     # Written with few, large ops: on small models the step time is the number
     # of ops, not their size (one [n, 3] moments tensor, one segment sum).
+    # Coordinates meet only in per-variable sums, so the update is three parts:
+    # `LearnedOptimizer` runs the two coordinate parts over chunks of a large
+    # model's coordinates to bound its memory; `__call__` runs all three at once.
+
+    sums_per_variable = True
 
     def __call__(self, meta_params, grads, state):
+        sums = self.coordinate_sums(meta_params, grads, state)
+        rows, variable_state = self.variable_step(meta_params, sums, state)
+        updates, coordinate_state = self.coordinate_step(meta_params, grads, state, rows)
+        return updates, dict(state, **variable_state, **coordinate_state)
+
+    def coordinate_sums(self, meta_params, grads, state):
+        """Per variable `[k, 4]`: sums over `grads`' coordinates of their features' products."""
+        _, features = prep.adam_features(grads, state["moments"], state["step"] + 1.0)
+        products = ops.concatenate([ops.square(features), features[:, :1] * features[:, 1:2]], 1)
+        return backend_ops.segment_sum(
+            products, state["tensor_index"], backend_ops.num_rows(state["tensor_size"])
+        )
+
+    def variable_step(self, meta_params, sums, state):
+        """`(rows, new per-variable and global state)` from all coordinates' `sums`:
+        per variable a row [log step size, context] from the tensor LSTM."""
         step = state["step"] + 1.0
-        moments, features = prep.adam_features(grads, state["moments"], step)
-        index = state["tensor_index"]
-        tensor_features = _tensor_features(features, index, state["tensor_size"], step)
+        tensor_features = _tensor_features(sums, state["tensor_size"], step)
         h, c = _lstm_cell(meta_params, tensor_features, state["tensor_h"], state["tensor_c"])
         head = ops.matmul(h, meta_params["tensor_out_kernel"]) + meta_params["tensor_out_bias"]
-        # Per variable: [log step size, context]; every coordinate gathers its variable's row.
-        head = backend_ops.gather_rows(
-            ops.concatenate([LR_RANGE * ops.tanh(head[:, :1] / LR_RANGE), head[:, 1:]], 1), index
-        )
+        rows = ops.concatenate([LR_RANGE * ops.tanh(head[:, :1] / LR_RANGE), head[:, 1:]], 1)
+        return rows, {"tensor_h": h, "tensor_c": c, "step": step}
+
+    def coordinate_step(self, meta_params, grads, state, rows):
+        """`(updates, new per-coordinate state)` of `grads`' coordinates, given `variable_step`'s rows."""
+        moments, features = prep.adam_features(grads, state["moments"], state["step"] + 1.0)
+        head = backend_ops.gather_rows(rows, state["tensor_index"])  # each coordinate's variable
         hidden = ops.tanh(
             ops.matmul(ops.concatenate([features, head[:, 1:]], axis=1),
                        meta_params["param_hidden_kernel"])
@@ -144,16 +166,14 @@ class HierarchicalLSTM(UpdateRule):
         out = ops.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
         direction = ops.clip(features[:, 1] + out[:, 0], -STEP_CLIP, STEP_CLIP)
         log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
-        updates = -self.base_learning_rate * direction * ops.exp(log_step)
-        return updates, dict(state, moments=moments, tensor_h=h, tensor_c=c, step=step)
+        return -self.base_learning_rate * direction * ops.exp(log_step), {"moments": moments}
 
 
-def _tensor_features(features, index, sizes, step):
+def _tensor_features(sums, sizes, step):
     """Per variable: RMS of each normalised input, their alignment, log size, time."""
     k = backend_ops.num_rows(sizes)
     count = ops.maximum(sizes, 1.0)
-    products = ops.concatenate([ops.square(features), features[:, :1] * features[:, 1:2]], 1)
-    means = backend_ops.segment_sum(products, index, k) / count[:, None]
+    means = sums / count[:, None]
     rms = ops.sqrt(means[:, :3] + 1e-12)
     alignment = means[:, 3:] / (rms[:, :1] * rms[:, 1:2] + 1e-6)
     time = backend_ops.tile_rows(ops.tanh(step / backend_ops.constant(TIME_SCALES, step.dtype)), k)
