@@ -212,11 +212,13 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             state = {k: ops.copy(v) for k, v in state.items()}
         return state
 
-    def _current_state(self):
-        """The state variables' values, floating entries as float32 (read, never copied)."""
+    def _current_state(self, keys=None):
+        """The state variables' values (those of `keys`, default all), floating entries as
+        float32 (read, never copied)."""
         return {
             k: ops.cast(v, "float32") if backend_ops.is_floating(v.dtype) else v.value
             for k, v in self._state_variables.items()
+            if keys is None or k in keys
         }
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
@@ -640,9 +642,11 @@ def _tf_chunked_rule(optimizer, flat_grads, masks, learning_rate):
         for key, variable in optimizer._state_variables.items()
         if rule.state_kind(key) == "coordinate"
     }
-    whole = {  # per variable or global: small, read whole
-        key: value for key, value in optimizer._current_state().items() if key not in row_variables
-    }
+    # Per variable or global: small, read whole. (Reading the per-coordinate entries
+    # whole too would make each scatter below copy its variable: a read is alive.)
+    whole = optimizer._current_state(
+        [key for key in optimizer._state_variables if key not in row_variables]
+    )
     mask = masks["coordinate"]
     chunks = -(-n // size)
 
