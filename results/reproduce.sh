@@ -52,6 +52,8 @@ evaluate() {
   bash results/cifar10/evaluate.sh
   bash results/art/evaluate.sh
   bash results/ablations/command.sh
+  bash results/mnist-gac/command.sh
+  bash results/mnist-ntm/command.sh
   python results/summarize.py
 }
 
