@@ -20,12 +20,23 @@
 # CPU-hours for 420,000). Sharing the cores with another meta-training run, as now, steps
 # were up to 2.4x slower in a first measurement: allow 4-5 h wall. Rerun to resume from the
 # checkpoints.
+#
+# What happened: stage 300 ran its 150 epochs (best validation at 1,000 steps 0.522). Stage
+# 1,000 validated its start (stage 300's best) at 0.439 on 2,000-step runs, then 0.511 after
+# 25 epochs and 0.570 after 50: meta-training at 1,000 steps only made it worse, so it was
+# stopped after 60 epochs and the preset exported from the checkpoints with
+#   EPOCHS=60 bash results/general-c/command.sh
+# (no stage trains further; each restores its best validated weights): stage 300's best.
+# Stage 1,000's 60 epochs took 33 min wall on the 2 cores (2026-12-02, alongside short test
+# runs); stage 300's time, spread over two earlier sessions beside run B, was not recorded
+# (by timing.jsonl about 0.4 CPU-hours). Held-out suite at 200 steps: geometric mean 1.54x
+# the best tuned baseline (`general`: 1.24x); not shipped (README, "Results of `general`").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 keras-l2l meta-train --init-from general \
   --problem mnist,mlp/cifar10/32/relu/b128,family/rnn/25500,family/mlp/47832,mnist-relu,mlp/mnist//sigmoid/b128,family/regression/34030,family/logreg/63419,mlp/mnist/64/tanh/b64,mlp/fashion_mnist//sigmoid/b64,family/conv/20719,family/autoencoder/51675,mlp/mnist/32-32/gelu/b128,family/conv/13773,family/rnn/89073,family/autoencoder/15270,mlp/fashion_mnist/32/relu/b32,family/logreg/44691,family/regression/79555,family/mlp/79921,mlp/fashion_mnist/64-32/sigmoid/b256,family/autoencoder/36851,family/conv/78111,family/mlp/88061 \
-  --tasks-per-step 4 --random-scaling 1 --curriculum 300,1000 --epochs 150 --unroll 20 --lr 1e-3 \
+  --tasks-per-step 4 --random-scaling 1 --curriculum 300,1000 --epochs "${EPOCHS:-150}" --unroll 20 --lr 1e-3 \
   --clip-norm 1 --log-loss --validation-every 25 --validation-runs 24 --validation-metric final --seed 2 \
   --data-dir "${KERAS_L2L_DATA_DIR:-../shared/data}" \
   --checkpoint-dir results/general-c/checkpoints --out results/general-c/preset \
-  --description "general, continued on its 9 tasks + 15 family tasks (MLP, logistic regression, conv + batch norm, RNN, dense autoencoder, regression; family:15:42): 4 tasks per meta-step, random scaling 1, curriculum 300-1000"
+  --description "general, continued on its 9 tasks + 15 family tasks (MLP, logistic regression, conv + batch norm, RNN, dense autoencoder, regression; family:15:42): 4 tasks per meta-step, random scaling 1, curriculum 300-1000 (how the run ended: results/general-c/command.sh)"
