@@ -1,6 +1,9 @@
 """LearnedOptimizer(state_dtype=...): 16-bit LSTM state trains like float32, in half the memory."""
 
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -105,9 +108,6 @@ def test_building_in_fit_costs_no_more_memory_than_building_first():
     """`fit` builds the optimizer while tracing its first step; the state's initial values
     must still be made one at a time (before: TF ran every initializer inside that step
     at once, ~160 bytes per parameter more at the peak, as much as the 16-bit state)."""
-    import json
-    import subprocess
-    import sys
 
     def peak_mib(mode):
         result = subprocess.run([sys.executable, "-c", PEAK_CHILD, mode], capture_output=True,
