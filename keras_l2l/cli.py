@@ -190,7 +190,9 @@ def _add_meta_train(commands):
         help="problem name, or several comma-separated for a mixture; family:N[:SEED[:KINDS]] "
              "stands for N tasks of the meta-training family (keras_l2l.problems.family)")
     add("--epochs", type=int, default=1000, help="optimizee runs in total")
-    add("--horizon", type=int, default=100)
+    add("--horizon", type=_horizons, default=[100],
+        help="steps per run; several comma-separated: each run's length is drawn from them "
+             "(and told to rules with horizon features)")
     add("--curriculum", type=_horizons, default=None,
         help="comma-separated increasing horizons, e.g. 100,200,500,1000; --epochs is then per stage")
     add("--unroll", type=int, default=20)
@@ -215,10 +217,14 @@ def _add_meta_train(commands):
     add("--validation-every", type=int, default=50)
     add("--validation-runs", type=int, default=10)
     add("--validation-metric", default="mean", choices=["mean", "final"])
+    add("--validation-horizon", type=_horizons, default=None,
+        help="validation run length(s), comma-separated (default: the longest --horizon)")
     add("--rule", default="CoordinatewiseLSTM", choices=sorted(_LEARNED_RULES),
         help="the rule family; --units .. --output-scale configure CoordinatewiseLSTM")
     add("--rule-config", type=json.loads, default=None,
-        help="JSON constructor arguments of --rule, e.g. '{\"base_learning_rate\": 0.003}'")
+        help="JSON constructor arguments of --rule, e.g. '{\"base_learning_rate\": 0.003}'; "
+             "with --init-from, changes to the preset rule's config, e.g. "
+             "'{\"horizon_features\": true}'")
     add("--cell", default="lstm", choices=["lstm", "gru", "mlp"],
         help="CoordinatewiseLSTM's recurrent cell (gru, or a memoryless mlp, for ablations)")
     add("--units", type=int, default=20)
@@ -235,6 +241,8 @@ def _meta_train(args, command):
     keras.utils.set_random_seed(args.seed)
     if args.init_from:
         start = TrainedRule.from_preset(args.init_from)
+        if args.rule_config:
+            start = start.reconfigured(**args.rule_config)
     elif args.rule_config is not None or args.rule != "CoordinatewiseLSTM":
         rule = deserialize_rule({"class_name": args.rule, "config": args.rule_config or {}})
         start = TrainedRule.untrained(rule, seed=args.seed)
@@ -245,7 +253,8 @@ def _meta_train(args, command):
         ), seed=args.seed)
     trained = meta_train_preset(
         start, [get_problem(name, args.data_dir) for name in problem_names(args.problem)],
-        args.out, args.epochs, horizon=args.horizon, curriculum=args.curriculum,
+        args.out, args.epochs, horizon=args.horizon[0] if len(args.horizon) == 1 else args.horizon,
+        curriculum=args.curriculum, validation_horizon=args.validation_horizon,
         checkpoint_dir=args.checkpoint_dir or os.path.join("runs", os.path.basename(args.out)),
         provenance={"command": command, "description": args.description,
                     "problem": args.problem, "meta_learning_rate": args.lr},

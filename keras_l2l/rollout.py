@@ -43,14 +43,15 @@ def make_rollout(rule, problem):
     `losses[t]` is the minibatch loss at the parameters before update t; the
     loop is a `tf.while_loop`, so long horizons do not grow the graph, and
     `seed`, `steps` and `meta_params` are tensors, so one trace serves every
-    seed, horizon and learning rate. `params` is the flat initial parameter
+    seed, horizon and learning rate. A rule that reads the run's length is
+    told `steps` (`UpdateRule.with_horizon`). `params` is the flat initial parameter
     vector, `flat.flatten(problem.init_params(seed))`.
     """
     shapes = problem.shapes()
 
     @tf.function
     def run(meta_params, params, seed, steps):
-        state = rule.initial_state_for(shapes)
+        state = rule.with_horizon(rule.initial_state_for(shapes), steps)
         losses = tf.TensorArray(tf.float32, size=steps)
 
         def body(t, params, state, losses):

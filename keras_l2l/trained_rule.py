@@ -89,6 +89,15 @@ class TrainedRule:
             self._name if name is None else name,
         )
 
+    def reconfigured(self, **changes):
+        """This rule with some config values changed, its meta-parameters carried over by
+        `rule.adapt_meta_params` (e.g. zero weights for added inputs, so it acts as before)."""
+        config = self.rule_config()
+        rule = type(self._rule).from_config({**config["config"], **changes})
+        provenance = {"reconfigured_from": self._name or "unnamed", "changes": changes}
+        meta_params = rule.adapt_meta_params(self._meta_params, self._rule)
+        return TrainedRule(rule, meta_params, provenance, name=self._name)
+
     def meta_tensors(self):
         """The meta-parameters as float32 tensors of the Keras backend, for calling the rule."""
         return {k: backend_ops.constant(v) for k, v in self._meta_params.items()}

@@ -452,7 +452,7 @@ def test_trainer_argument_checks():
     with pytest.raises(ValueError, match="validation_metric"):
         MetaTrainer(optimizer, problem, horizon=4, unroll=2, validation_metric="median")
     trainer = MetaTrainer(optimizer, problem, horizon=6, unroll=2, meta_loss="final")
-    np.testing.assert_array_equal(trainer.weights, [0, 0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(trainer.weights[6], [0, 0, 0, 0, 0, 1])
 
 
 # --------------------------------------------------------------------------

@@ -24,12 +24,12 @@ def git_hash():
 
 
 def meta_train_preset(start, problems, out, epochs, horizon=100, curriculum=None,
-                      meta_learning_rate=1e-3, checkpoint_dir=None, provenance=None,
+                      validation_horizon=None, meta_learning_rate=1e-3, checkpoint_dir=None, provenance=None,
                       **trainer_kwargs):
     """Meta-train `start` on `problems`, save the best rule as preset `out`, return it.
 
     With `curriculum` (increasing horizons) `epochs` is per stage; otherwise
-    one trainer runs `epochs` runs of `horizon` steps. Each trainer gets a
+    one trainer runs `epochs` runs of `horizon` steps (a list: of lengths drawn from it). Each trainer gets a
     fresh Adam at `meta_learning_rate`; `trainer_kwargs` go to every `MetaTrainer`; `provenance` (e.g. the command line) is recorded
     with the trainer's own (epochs, best validation loss, seed, ...), the
     package version, git hash, and wall-clock time and CPU-hours (all threads)
@@ -37,7 +37,7 @@ def meta_train_preset(start, problems, out, epochs, horizon=100, curriculum=None
     """
     started, cpu_started = time.time(), time.process_time()
 
-    def make_trainer(start, horizon, checkpoint_dir, validation_horizon=None):
+    def make_trainer(start, horizon, checkpoint_dir, validation_horizon=validation_horizon):
         return MetaTrainer(
             start, problems, horizon=horizon, checkpoint_dir=checkpoint_dir,
             validation_horizon=validation_horizon,
@@ -51,7 +51,6 @@ def meta_train_preset(start, problems, out, epochs, horizon=100, curriculum=None
         trainer.fit(epochs)
     trained = trainer.trained_rule({
         **(provenance or {}),
-        "horizon": int(curriculum[-1]) if curriculum else int(horizon),
         "seconds_this_session": round(time.time() - started, 1),
         "cpu_hours_this_session": round((time.process_time() - cpu_started) / 3600, 6),
         "package_version": keras_l2l.__version__,

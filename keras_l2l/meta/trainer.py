@@ -40,7 +40,9 @@ class MetaTrainer:
             (consecutive problems of the list form fixed groups; one group is
             drawn per epoch) in one compiled call and averages their
             meta-losses, for a lower-variance meta-gradient over a task family.
-        horizon, unroll: optimizee steps per run and per truncation.
+        horizon, unroll: optimizee steps per run and per truncation. `horizon`
+            may be a list: each run's length is then drawn from it, and a
+            rule that reads the run's length (`with_horizon`) is told it.
         meta_optimizer: a Keras optimizer (default Adam 1e-3).
         meta_loss: "uniform" (paper), "final", "exponential" or a callable
             `(t, horizon) -> weight`; `log_loss` uses log f instead of f.
@@ -54,7 +56,8 @@ class MetaTrainer:
             its own trajectory (Chen et al. 2020) instead of lowering the loss.
         validation_every, validation_runs, validation_horizon: validate every
             N epochs on `validation_runs` fresh seeds and keep the best
-            meta-parameters (by mean minibatch loss over the run, or the loss
+            meta-parameters (a list of validation horizons: run i of problem
+            p uses the (i // problems)-th, cyclically) (by mean minibatch loss over the run, or the loss
             over its last tenth with `validation_metric="final"`).
         checkpoint_dir: `tf.train.CheckpointManager` directory; training resumes
             from it. log_dir: TensorBoard scalars.
@@ -103,7 +106,8 @@ class MetaTrainer:
                 f"{keras.backend.backend()!r}; meta-train with KERAS_BACKEND=tensorflow, then use "
                 "the TrainedRule / preset with LearnedOptimizer on any backend."
             )
-        if horizon % unroll:
+        self.horizons = [int(h) for h in np.atleast_1d(horizon)]
+        if any(h % unroll or h < 1 for h in self.horizons):
             raise ValueError(f"horizon ({horizon}) must be a multiple of unroll ({unroll}).")
         if validation_metric not in ("mean", "final"):
             raise ValueError("validation_metric must be 'mean' or 'final'.")
@@ -112,12 +116,12 @@ class MetaTrainer:
         self.problems = list(problems) if isinstance(problems, (list, tuple)) else [problems]
         self.tasks_per_step = int(tasks_per_step)
         self.groups = _groups(self.problems, self.tasks_per_step)
-        self.horizon, self.unroll = int(horizon), int(unroll)
-        self.weights = meta_loss_weights(meta_loss, self.horizon)
+        self.horizon, self.unroll = max(self.horizons), int(unroll)
+        self.weights = {h: meta_loss_weights(meta_loss, h) for h in self.horizons}
         self.log_loss, self.second_order = log_loss, second_order
         self.clip_norm, self.random_scaling = clip_norm, float(random_scaling)
         self.validation_every, self.validation_runs = validation_every, validation_runs
-        self.validation_horizon = validation_horizon or self.horizon
+        self.validation_horizons = [int(h) for h in np.atleast_1d(validation_horizon or self.horizon)]
         self.validation_metric = validation_metric
         self.checkpoint_every, self.max_bad_steps, self.seed = checkpoint_every, max_bad_steps, seed
         self.jit_compile = jit_compile
@@ -293,7 +297,8 @@ class MetaTrainer:
     # -- runs -----------------------------------------------------------------
 
     def _run_setup(self, epoch):
-        """`(group, seeds, params, scales, imitate)` of epoch `epoch`, deterministic in (seed, epoch).
+        """`(group, seeds, params, scales, imitate, horizon)` of epoch `epoch`, deterministic in
+        (seed, epoch).
 
         Lists hold one entry per problem of the group; run seeds are
         consecutive, `epoch * tasks_per_step + i`, after the trainer's base.
@@ -312,19 +317,21 @@ class MetaTrainer:
             params.append(initial / scale)
             scales.append(scale)
         imitate = bool(rng.random() < self.imitation_prob)
-        return group, seeds, params, scales, imitate
+        horizon = self.horizons[int(rng.integers(len(self.horizons)))] if len(self.horizons) > 1 \
+            else self.horizon  # one horizon: no draw, so fixed-horizon runs replay exactly
+        return group, seeds, params, scales, imitate, horizon
 
     def train_epoch(self, epoch):
         """One meta-training run of each problem in the epoch's group; returns its logs."""
-        group, seed, params, scale, imitate = self._run_setup(epoch)
+        group, seed, params, scale, imitate, horizon = self._run_setup(epoch)
         truncation = self._truncation_fn(group, imitate)
         shapes = [problem.shapes() for problem in group]
-        state = [self.rule.initial_state_for(s) for s in shapes]
+        state = [self.rule.with_horizon(self.rule.initial_state_for(s), horizon) for s in shapes]
         teacher_state = [self.imitation_rule.initial_state_for(s) if imitate else {} for s in shapes]
         meta_losses, losses, norms, bad = [], [], [], 0
-        for k in range(self.horizon // self.unroll):
+        for k in range(horizon // self.unroll):
             start = k * self.unroll
-            weights = tf.constant(self.weights[start : start + self.unroll])
+            weights = tf.constant(self.weights[horizon][start : start + self.unroll])
             params, state, teacher_state, meta_loss, loss, norm, ok = truncation(
                 params, state, teacher_state, seed, tf.constant(start), weights, scale
             )
@@ -340,6 +347,7 @@ class MetaTrainer:
             "grad_norm": float(np.mean(norms)) if norms else math.nan,
             "bad_steps": bad,
             "imitation": int(imitate),
+            "horizon": horizon,
         }
 
     def _rollout(self, problem):
@@ -361,7 +369,7 @@ class MetaTrainer:
         record = {
             "started_from": self.start.name,
             "problems": [getattr(p, "name", type(p).__name__) for p in self.problems],
-            "horizon": self.horizon,
+            "horizon": self.horizons if len(self.horizons) > 1 else self.horizon,
             "unroll": self.unroll,
             "seed": self.seed,
             "epochs": int(self.epoch.numpy()),
@@ -374,10 +382,11 @@ class MetaTrainer:
 
     def validate(self, horizon=None):
         """Mean validation loss over fresh seeds and all problems (inf if any run diverges)."""
-        horizon = horizon or self.validation_horizon
+        horizons = [horizon] if horizon else self.validation_horizons
         meta_params, values = self.current_meta_params(), []
         for i in range(self.validation_runs):
             problem = self.problems[i % len(self.problems)]
+            horizon = horizons[(i // len(self.problems)) % len(horizons)]
             seed = VALIDATION_SEED_BASE + i
             params = flat.flatten(problem.init_params(seed))
             losses, _ = self._rollout(problem)(

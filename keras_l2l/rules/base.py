@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+from keras import ops
 
 
 class UpdateRule:
@@ -79,6 +80,28 @@ class UpdateRule:
         variables' shapes (`GroupedRule`, by variable kind) override it.
         """
         return self.initial_state([math.prod(shape) for shape in shapes])
+
+    def with_horizon(self, state, steps):
+        """`state` for a run known to last `steps` optimizer steps.
+
+        Rules that read the run's length keep it in a global `horizon` entry
+        (0 = unknown); the loops that know it (rollouts, meta-training, `fit`
+        with `total_steps`) set it here, and every other rule's state passes
+        through unchanged.
+        """
+        keys = [k for k in state if k == "horizon" or k.endswith("/horizon")]
+        if not keys:
+            return state
+        return dict(state, **{k: ops.cast(ops.convert_to_tensor(steps), "float32") for k in keys})
+
+    def adapt_meta_params(self, meta_params, source):
+        """This rule's meta-parameters carrying over trained `meta_params` of the rule `source`
+        (same class, other config), so meta-training can continue from them.
+
+        By default they are used as they are (and refused later if their shapes
+        differ); rules whose config adds inputs override it.
+        """
+        return dict(meta_params)
 
     def state_kind(self, key):
         """How state entry `key` is laid out, so a Keras optimizer can store it:

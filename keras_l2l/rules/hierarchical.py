@@ -19,6 +19,12 @@ The output layers start at zero, so the untrained rule *is* Adam (beta_1 0.9,
 beta_2 0.999) at `base_learning_rate`: it takes sane normalised steps before
 any meta-training, and meta-training only has to learn improvements.
 
+With `horizon_features=True` the tensor LSTM also reads how far through
+the run it is (whether the run's length T is known, min(t / T, 1) and
+log T / 10), so one set of weights can take bolder steps in a short run and
+anneal at the end of any run; T comes from the loop that runs the rule
+(`UpdateRule.with_horizon`), or is unknown (0) and the features read zero.
+
 Written once in `keras.ops` (with `backend_ops` for the gather and the
 segment sum): the same rule runs on every Keras backend.
 """
@@ -35,6 +41,7 @@ from keras_l2l.rules.registry import register_rule
 
 TIME_SCALES = (100.0, 1_000.0, 10_000.0)
 NUM_TENSOR_FEATURES = 5 + len(TIME_SCALES)
+NUM_HORIZON_FEATURES = 3  # T known, min(t / T, 1), log T / 10
 NUM_PARAM_FEATURES = 3  # g / sqrt(v), m_fast / sqrt(v), m_slow / sqrt(v)
 STEP_CLIP = 10.0
 LR_RANGE = 5.0  # lr_j within base * exp(+-5)
@@ -47,13 +54,14 @@ class HierarchicalLSTM(UpdateRule):
 
     Per-parameter state: two momenta and the second moment (`moments`, 12
     bytes in float32) and the index of the parameter's variable (4 bytes).
-    Per variable: the LSTM's `(h, c)` and its size; globally: the step count.
+    Per variable: the LSTM's `(h, c)` and its size; globally: the step count
+    and, with `horizon_features`, the run's length (0 = unknown).
     """
 
     xla_in_keras = True  # a fit step on the MNIST MLP takes about half the time
 
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
-                 base_learning_rate=1e-3):
+                 base_learning_rate=1e-3, horizon_features=False):
         for name, value in (("tensor_units", tensor_units), ("context_units", context_units),
                             ("hidden_units", hidden_units)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -62,6 +70,7 @@ class HierarchicalLSTM(UpdateRule):
             raise ValueError(f"`base_learning_rate` must be > 0, got {base_learning_rate!r}.")
         self.tensor_units, self.context_units = int(tensor_units), int(context_units)
         self.hidden_units, self.base_learning_rate = int(hidden_units), float(base_learning_rate)
+        self.horizon_features = bool(horizon_features)
 
     def get_config(self):
         return {
@@ -69,6 +78,7 @@ class HierarchicalLSTM(UpdateRule):
             "context_units": self.context_units,
             "hidden_units": self.hidden_units,
             "base_learning_rate": self.base_learning_rate,
+            **({"horizon_features": True} if self.horizon_features else {}),
         }
 
     # -- meta-parameters and state ---------------------------------------------
@@ -76,7 +86,7 @@ class HierarchicalLSTM(UpdateRule):
     def meta_param_shapes(self):
         u, c, h = self.tensor_units, self.context_units, self.hidden_units
         return {
-            "tensor_lstm_kernel": (NUM_TENSOR_FEATURES + u, 4 * u),
+            "tensor_lstm_kernel": (self.num_tensor_features + u, 4 * u),
             "tensor_lstm_bias": (4 * u,),
             "tensor_out_kernel": (u, 1 + c),
             "tensor_out_bias": (1 + c,),
@@ -85,6 +95,10 @@ class HierarchicalLSTM(UpdateRule):
             "param_out_kernel": (h, 2),
             "param_out_bias": (2,),
         }
+
+    @property
+    def num_tensor_features(self):
+        return NUM_TENSOR_FEATURES + NUM_HORIZON_FEATURES * self.horizon_features
 
     def init_meta_params(self, seed=0):
         """Glorot-uniform hidden kernels, forget-gate bias 1, zero output layers (= Adam)."""
@@ -100,11 +114,24 @@ class HierarchicalLSTM(UpdateRule):
             params[name] = backend_ops.constant(value)
         return params
 
+    def adapt_meta_params(self, meta_params, source):
+        """From the same rule without horizon features: zero LSTM weights for those inputs, so
+        the rule starts out acting exactly as `source` did."""
+        params = dict(meta_params)
+        if self.horizon_features and not source.horizon_features:
+            kernel = np.asarray(params["tensor_lstm_kernel"])
+            rows = np.zeros([NUM_HORIZON_FEATURES, kernel.shape[1]], kernel.dtype)
+            params["tensor_lstm_kernel"] = np.concatenate(
+                [kernel[:NUM_TENSOR_FEATURES], rows, kernel[NUM_TENSOR_FEATURES:]]
+            )
+        return params
+
     def init_state(self, num_coordinates):
         return self.initial_state([num_coordinates])  # one variable holding every coordinate
 
     def initial_state(self, sizes):
         sizes = [int(s) for s in sizes]
+        horizon = {"horizon": ops.zeros([], "float32")} if self.horizon_features else {}
         return {
             "moments": ops.zeros([sum(sizes), 3], "float32"),  # m_fast, m_slow, v
             "tensor_index": backend_ops.constant(
@@ -114,12 +141,13 @@ class HierarchicalLSTM(UpdateRule):
             "tensor_h": ops.zeros([len(sizes), self.tensor_units], "float32"),
             "tensor_c": ops.zeros([len(sizes), self.tensor_units], "float32"),
             "step": ops.zeros([], "float32"),
+            **horizon,
         }
 
     def state_kind(self, key):
         if key in ("tensor_size", "tensor_h", "tensor_c"):
             return "tensor"
-        return "global" if key == "step" else "coordinate"
+        return "global" if key in ("step", "horizon") else "coordinate"
 
     # -- the update ------------------------------------------------------------
     # Written with few, large ops: on small models the step time is the number
@@ -149,6 +177,10 @@ class HierarchicalLSTM(UpdateRule):
         per variable a row [log step size, context] from the tensor LSTM."""
         step = state["step"] + 1.0
         tensor_features = _tensor_features(sums, state["tensor_size"], step)
+        if self.horizon_features:
+            tensor_features = ops.concatenate(
+                [tensor_features, _horizon_features(step, state["horizon"], tensor_features)], 1
+            )
         h, c = _lstm_cell(meta_params, tensor_features, state["tensor_h"], state["tensor_c"])
         head = ops.matmul(h, meta_params["tensor_out_kernel"]) + meta_params["tensor_out_bias"]
         rows = ops.concatenate([LR_RANGE * ops.tanh(head[:, :1] / LR_RANGE), head[:, 1:]], 1)
@@ -178,6 +210,14 @@ def _tensor_features(sums, sizes, step):
     alignment = means[:, 3:] / (rms[:, :1] * rms[:, 1:2] + 1e-6)
     time = backend_ops.tile_rows(ops.tanh(step / backend_ops.constant(TIME_SCALES, step.dtype)), k)
     return ops.concatenate([rms, alignment, ops.log(count)[:, None] / 10.0, time], 1)
+
+
+def _horizon_features(step, horizon, like):
+    """Per variable (rows of `like`): T known, min(t / T, 1), log T / 10 (zeros if T is 0)."""
+    known = ops.cast(horizon > 0, step.dtype)
+    length = ops.maximum(horizon, 1.0)
+    row = ops.stack([known, known * ops.minimum(step / length, 1.0), known * ops.log(length) / 10.0])
+    return backend_ops.tile_rows(row, backend_ops.num_rows(like))
 
 
 def _lstm_cell(meta_params, x, h, c):
