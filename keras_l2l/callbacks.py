@@ -1,8 +1,36 @@
-"""`UpdateMonitor`: what the learned optimizer is doing, in `fit`'s logs."""
+"""Callbacks for `LearnedOptimizer`: `UpdateMonitor` (what it is doing, in `fit`'s logs) and
+`TrainingLength` (telling it how long `fit` will run)."""
 
 import keras
 
 from keras_l2l.optimizer import LearnedOptimizer
+
+
+class TrainingLength(keras.callbacks.Callback):
+    """Tells the learned optimizer how many steps `fit` will run (epochs x steps per epoch).
+
+    For rules that read the run's length (`HierarchicalLSTM(horizon_features=True)`):
+    they plan their step sizes over it. Without it the length is unknown to them.
+
+    Example:
+        model.fit(x, y, epochs=5, callbacks=[keras_l2l.callbacks.TrainingLength()])
+    """
+
+    def on_train_begin(self, logs=None):
+        optimizer = self.model.optimizer
+        if not isinstance(optimizer, LearnedOptimizer):
+            raise TypeError(
+                "TrainingLength tells a keras_l2l.LearnedOptimizer the run's length, but the "
+                f"model was compiled with {type(optimizer).__name__}. Drop the callback."
+            )
+        epochs, steps = self.params.get("epochs"), self.params.get("steps")
+        if not epochs or not steps:
+            raise ValueError(
+                "TrainingLength needs the number of steps per epoch, which `fit` does not know "
+                "for this dataset (unknown cardinality). Pass `steps_per_epoch` to `fit`, or "
+                "set it yourself: `optimizer.set_total_steps(n)`."
+            )
+        optimizer.set_total_steps(int(epochs) * int(steps))
 
 
 class UpdateMonitor(keras.callbacks.Callback):

@@ -214,6 +214,8 @@ def _add_meta_train(commands):
     add("--imitation-prob", type=float, default=0.0,
         help="probability that a run imitates Adam's steps instead")
     add("--imitation-lr", type=float, default=0.01, help="the imitated Adam's rate")
+    add("--unknown-horizon-prob", type=float, default=0.0,
+        help="fraction of runs whose length the rule is not told (horizon features read 0)")
     add("--validation-every", type=int, default=50)
     add("--validation-runs", type=int, default=10)
     add("--validation-metric", default="mean", choices=["mean", "final"])
@@ -264,7 +266,7 @@ def _meta_train(args, command):
         imitation_prob=args.imitation_prob, imitation_rule=Adam(args.imitation_lr),
         validation_every=args.validation_every, validation_runs=args.validation_runs,
         validation_metric=args.validation_metric, log_dir=args.log_dir, seed=args.seed,
-        tasks_per_step=args.tasks_per_step,
+        tasks_per_step=args.tasks_per_step, unknown_horizon_prob=args.unknown_horizon_prob,
     )
     best = trained.provenance["best_validation_loss"]
     print(f"Saved preset to {args.out} (best validation loss {best}).")

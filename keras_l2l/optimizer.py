@@ -68,6 +68,11 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             per coordinate at once for the paper's LSTM) independently of the
             model's size; None runs all coordinates in one call. Results agree
             to float32 rounding.
+        total_steps: how many steps the training will run, for rules that read
+            the run's length (`HierarchicalLSTM(horizon_features=True)`); None
+            leaves it unknown. `keras_l2l.callbacks.TrainingLength` sets it
+            from `fit`'s epochs and steps; `set_total_steps` at any time.
+            Other rules ignore it.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         nan_policy="skip",
         state_dtype="float32",
         chunk_size=16384,
+        total_steps=None,
         name="learned_optimizer",
         **kwargs,
     ):
@@ -119,6 +125,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
                 f"`chunk_size` must be a positive integer or None, got {chunk_size!r}."
             )
         self.chunk_size = None if chunk_size is None else int(chunk_size)
+        self.total_steps = None if total_steps is None else _positive_steps(total_steps)
         self._meta_variables = {
             key: self.add_variable(value.shape, initializer=_constant(value), name=f"meta_{key}")
             for key, value in trained.meta_params.items()
@@ -194,17 +201,37 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         # entry comes from its own call: a rule may hand out one zeros tensor for
         # several entries, and TF variables sharing a buffer copy it on first write.
         with _eager_scope():
-            specs = {k: (v.shape, v.dtype)
-                     for k, v in self.rule.initial_state_for(self._shapes).items()}
+            specs = {k: (v.shape, v.dtype) for k, v in self._initial_state().items()}
             self._state_variables = {
                 key: self.add_variable(
                     shape,
-                    initializer=_constant(self.rule.initial_state_for(self._shapes)[key]),
+                    initializer=_constant(self._initial_state()[key]),
                     dtype=self._storage_dtype(key, dtype),
                     name=f"state_{key}",
                 )
                 for key, (shape, dtype) in specs.items()
             }
+
+    def _initial_state(self):
+        state = self.rule.initial_state_for(self._shapes)
+        return self.rule.with_horizon(state, self.total_steps) if self.total_steps else state
+
+    def set_total_steps(self, steps):
+        """Tell the rule that training runs `steps` more steps from now (see `total_steps`).
+
+        Counted from the current step, so a second `fit` gets a fresh horizon.
+        """
+        steps = _positive_steps(steps)
+        self.total_steps = steps
+        if not self.built:
+            return
+        state = self._current_state(
+            [k for k in self._state_variables if self.rule.state_kind(k) == "global"]
+        )
+        total = int(ops.convert_to_numpy(self.iterations)) + steps
+        for key, value in self.rule.with_horizon(state, total).items():
+            if value is not state[key]:  # the rule's horizon entries
+                self._state_variables[key].assign(value)
 
     def _storage_dtype(self, key, dtype):
         """`state_dtype` for per-coordinate floats (the bulk of the memory); others as they are."""
@@ -422,6 +449,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             nan_policy=self.nan_policy,
             state_dtype=self.state_dtype,
             chunk_size=self.chunk_size,
+            total_steps=self.total_steps,
         )
         return config
 
@@ -500,6 +528,12 @@ def _trained_rule(preset, rule, architecture, seed):
             "pass preset=None for an untrained optimizer of your own architecture."
         )
     return trained
+
+
+def _positive_steps(steps):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"`total_steps` must be a positive integer, got {steps!r}.")
+    return int(steps)
 
 
 def _dense(grad):

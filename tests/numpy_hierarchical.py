@@ -2,7 +2,8 @@
 
 Written from the equations in the rule's docstring, with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
-State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`.
+State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
+`"horizon": float` (0 = unknown) for the rule with `horizon_features`.
 """
 
 import math
@@ -14,10 +15,11 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def init_state(sizes, units):
+def init_state(sizes, units, horizon=None):
     n, k = sum(sizes), len(sizes)
-    return {"m_fast": np.zeros(n), "m_slow": np.zeros(n), "v": np.zeros(n),
-            "h": np.zeros((k, units)), "c": np.zeros((k, units)), "step": 0.0}
+    state = {"m_fast": np.zeros(n), "m_slow": np.zeros(n), "v": np.zeros(n),
+             "h": np.zeros((k, units)), "c": np.zeros((k, units)), "step": 0.0}
+    return state if horizon is None else dict(state, horizon=float(horizon))
 
 
 def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate):
@@ -42,6 +44,9 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate):
         alignment = (xs[:, 0] * xs[:, 1]).sum() / count / (rms[0] * rms[1] + 1e-6)
         features = [*rms, alignment, math.log(count) / 10]
         features += [math.tanh(t / s) for s in (100.0, 1000.0, 10000.0)]
+        if "horizon" in state:
+            T = state["horizon"]
+            features += [1.0, min(t / T, 1.0), math.log(T) / 10] if T > 0 else [0.0, 0.0, 0.0]
         z = np.concatenate([features, state["h"][j]]) @ meta["tensor_lstm_kernel"]
         z = z + meta["tensor_lstm_bias"]
         i, f, gg, o = (z[q * units : (q + 1) * units] for q in range(4))
@@ -55,5 +60,5 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate):
             d, s = hidden @ meta["param_out_kernel"] + meta["param_out_bias"]
             direction = min(max(xs[row, 1] + d, -10.0), 10.0)
             updates[part.start + row] = -lr * direction * math.exp(2 * math.tanh(s / 2))
-    new_state = {"m_fast": m_fast, "m_slow": m_slow, "v": v, "h": h_new, "c": c_new, "step": t}
+    new_state = dict(state, m_fast=m_fast, m_slow=m_slow, v=v, h=h_new, c=c_new, step=t)
     return updates, new_state

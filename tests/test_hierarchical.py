@@ -7,6 +7,7 @@ import tensorflow as tf
 from meta_gradient_check import assert_meta_gradient_matches, quadratic_meta_loss
 
 import numpy_hierarchical as ref
+import keras_l2l
 from keras_l2l import LearnedOptimizer, MetaTrainer, TrainedRule, flat
 from keras_l2l.problems import Quadratic
 from keras_l2l.rules import HierarchicalLSTM
@@ -24,11 +25,15 @@ def tf_state(state, dtype):
     return {k: tf.cast(v, dtype) if v.dtype.is_floating else v for k, v in state.items()}
 
 
-def test_matches_the_numpy_reference_over_several_steps():
-    rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01)
+@pytest.mark.parametrize("horizon", [None, 0, 3, 40])  # None: without horizon features
+def test_matches_the_numpy_reference_over_several_steps(horizon):
+    rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
+                            horizon_features=horizon is not None)
     meta = random_meta(rule)
     meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
-    state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5)
+    state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5, horizon)
+    if horizon is not None:
+        state = rule.with_horizon(state, horizon)
     rng = np.random.default_rng(1)
     for step in range(4):
         grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
@@ -42,6 +47,56 @@ def test_matches_the_numpy_reference_over_several_steps():
             np.testing.assert_allclose(got.numpy(), want, rtol=2e-4, atol=1e-6,
                                        err_msg=f"step {step}")
         assert float(state["step"]) == step + 1
+
+
+def test_horizon_features_start_from_the_rule_without_them():
+    """`reconfigured(horizon_features=True)` acts exactly as before, whatever the horizon,
+    until the new inputs' weights are trained; then the horizon changes the steps."""
+    rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01)
+    before = TrainedRule(rule, random_meta(rule))
+    after = before.reconfigured(horizon_features=True)
+    assert after.rule.horizon_features and after.rule_config()["config"]["horizon_features"]
+    rng = np.random.default_rng(2)
+    grads = [tf.constant(rng.normal(size=sum(SIZES)), tf.float32) for _ in range(3)]
+
+    def run(trained, horizon=None):
+        state = trained.rule.initial_state(SIZES)
+        state = state if horizon is None else trained.rule.with_horizon(state, horizon)
+        updates = []
+        for g in grads:
+            update, state = trained.rule(trained.meta_tensors(), g, state)
+            updates.append(update.numpy())
+        return np.concatenate(updates)
+
+    reference = run(before)
+    for horizon in (None, 5, 1000):
+        np.testing.assert_allclose(run(after, horizon), reference, rtol=1e-6, atol=1e-9)
+    changed = after.replace({**after.meta_params, "tensor_lstm_kernel": random_meta(after.rule)[
+        "tensor_lstm_kernel"]})
+    assert np.abs(run(changed, 5) - run(changed, 1000)).max() > 1e-4
+
+
+def test_training_length_reaches_the_rule_in_fit():
+    """`TrainingLength` sets the horizon to epochs x steps; a second `fit` counts from its start."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype(np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    optimizer = LearnedOptimizer(rule=HierarchicalLSTM(tensor_units=4, horizon_features=True))
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    callback = keras_l2l.callbacks.TrainingLength()
+    model.fit(x, y, batch_size=10, epochs=3, verbose=0, callbacks=[callback])
+    assert float(optimizer.rule_state()["horizon"]) == 12
+    model.fit(x, y, batch_size=10, epochs=2, verbose=0, callbacks=[callback])
+    assert float(optimizer.rule_state()["horizon"]) == 12 + 8
+    assert float(optimizer.rule_state()["step"]) == 20
+    assert LearnedOptimizer.from_config(optimizer.get_config()).total_steps == 8
+    with pytest.raises(ValueError, match="positive integer"):
+        optimizer.set_total_steps(0)
+    with pytest.raises(TypeError, match="compiled with Adam"):
+        adam_model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        adam_model.compile(optimizer="adam", loss="mse")
+        adam_model.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
 
 
 def test_untrained_rule_takes_adams_steps_in_keras():

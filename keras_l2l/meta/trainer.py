@@ -42,7 +42,9 @@ class MetaTrainer:
             meta-losses, for a lower-variance meta-gradient over a task family.
         horizon, unroll: optimizee steps per run and per truncation. `horizon`
             may be a list: each run's length is then drawn from it, and a
-            rule that reads the run's length (`with_horizon`) is told it.
+            rule that reads the run's length (`with_horizon`) is told it,
+            except in a fraction `unknown_horizon_prob` of runs, so that it
+            also learns to run without knowing it.
         meta_optimizer: a Keras optimizer (default Adam 1e-3).
         meta_loss: "uniform" (paper), "final", "exponential" or a callable
             `(t, horizon) -> weight`; `log_loss` uses log f instead of f.
@@ -96,6 +98,7 @@ class MetaTrainer:
         imitation_prob=0.0,
         imitation_rule=None,
         tasks_per_step=1,
+        unknown_horizon_prob=0.0,
         seed=0,
         jit_compile=False,
     ):
@@ -132,6 +135,7 @@ class MetaTrainer:
                 f"{self.strategy.num_replicas_in_sync} replicas use jit_compile=False."
             )
         self.imitation_prob = float(imitation_prob)
+        self.unknown_horizon_prob = float(unknown_horizon_prob)
         self.imitation_rule = imitation_rule or Adam(learning_rate=0.01)
         self.imitation_meta = self.imitation_rule.init_meta_params()
         self.meta_variables = _variables(self.start.meta_params, "meta")
@@ -297,8 +301,8 @@ class MetaTrainer:
     # -- runs -----------------------------------------------------------------
 
     def _run_setup(self, epoch):
-        """`(group, seeds, params, scales, imitate, horizon)` of epoch `epoch`, deterministic in
-        (seed, epoch).
+        """`(group, seeds, params, scales, imitate, horizon, told)` of epoch `epoch`, deterministic
+        in (seed, epoch); `told` is the horizon the rule is told (0: unknown).
 
         Lists hold one entry per problem of the group; run seeds are
         consecutive, `epoch * tasks_per_step + i`, after the trainer's base.
@@ -319,14 +323,15 @@ class MetaTrainer:
         imitate = bool(rng.random() < self.imitation_prob)
         horizon = self.horizons[int(rng.integers(len(self.horizons)))] if len(self.horizons) > 1 \
             else self.horizon  # one horizon: no draw, so fixed-horizon runs replay exactly
-        return group, seeds, params, scales, imitate, horizon
+        hidden = self.unknown_horizon_prob > 0 and rng.random() < self.unknown_horizon_prob
+        return group, seeds, params, scales, imitate, horizon, 0 if hidden else horizon
 
     def train_epoch(self, epoch):
         """One meta-training run of each problem in the epoch's group; returns its logs."""
-        group, seed, params, scale, imitate, horizon = self._run_setup(epoch)
+        group, seed, params, scale, imitate, horizon, told = self._run_setup(epoch)
         truncation = self._truncation_fn(group, imitate)
         shapes = [problem.shapes() for problem in group]
-        state = [self.rule.with_horizon(self.rule.initial_state_for(s), horizon) for s in shapes]
+        state = [self.rule.with_horizon(self.rule.initial_state_for(s), told) for s in shapes]
         teacher_state = [self.imitation_rule.initial_state_for(s) if imitate else {} for s in shapes]
         meta_losses, losses, norms, bad = [], [], [], 0
         for k in range(horizon // self.unroll):
@@ -347,7 +352,7 @@ class MetaTrainer:
             "grad_norm": float(np.mean(norms)) if norms else math.nan,
             "bad_steps": bad,
             "imitation": int(imitate),
-            "horizon": horizon,
+            "horizon": told,
         }
 
     def _rollout(self, problem):
