@@ -46,6 +46,20 @@ def test_meta_train_curriculum_starts_each_stage_from_the_last(tmp_path):
     LearnedOptimizer.from_preset(str(out))  # loads as an optimizer
 
 
+def test_meta_train_adds_horizon_features_to_a_preset_and_draws_run_lengths(tmp_path):
+    out = tmp_path / "horizon"
+    main(["meta-train", "--problem", "quadratic", "--init-from", "general", "--rule-config",
+          '{"horizon_features": true}', "--horizon", "2,4", "--validation-horizon", "2,6",
+          "--unknown-horizon-prob", "0.5", "--unroll", "2", "--epochs", "3",
+          "--validation-every", "3", "--validation-runs", "2", "--out", str(out),
+          "--checkpoint-dir", str(tmp_path / "runs")])
+    trained = load_preset(out)
+    assert trained.rule.horizon_features and trained.provenance["horizon"] == [2, 4]
+    assert trained.provenance["started_from"] == "general"
+    kernel, general = trained.meta_params["tensor_lstm_kernel"], load_preset("general").meta_params
+    assert kernel.shape[0] == general["tensor_lstm_kernel"].shape[0] + 3
+
+
 def test_presets_lists_every_shipped_preset(capsys):
     main(["presets", "--json"])
     listing = json.loads(capsys.readouterr().out)

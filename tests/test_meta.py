@@ -20,6 +20,7 @@ from keras_l2l.meta.trainer import TRAINING_SEED_BASE
 from keras_l2l.presets import load_preset, save_preset
 from keras_l2l.problems import Quadratic
 from keras_l2l.rollout import make_rollout
+from keras_l2l.rules import HierarchicalLSTM
 
 # --------------------------------------------------------------------------
 # Helpers.
@@ -269,6 +270,46 @@ def test_truncations_carry_parameters_state_and_weight_slices():
     expected, got = [m.numpy() for m in meta], meta_values(trainer)
     change = [e - m for e, m in zip(expected, meta0)]
     assert rel_error([g - m for g, m in zip(got, meta0)], change) < 1e-4
+
+
+def test_run_lengths_are_drawn_from_the_list_and_told_to_the_rule():
+    """With several horizons each run has one of them (as many truncations as it needs), and
+    the rule is told its length, except in the runs drawn to hide it (told 0)."""
+    start = TrainedRule.untrained(HierarchicalLSTM(tensor_units=3, horizon_features=True))
+    trainer = MetaTrainer(start, Quadratic(dim=3), horizon=[2, 6], unroll=2,
+                          unknown_horizon_prob=0.3, validation_every=0)
+    told, original = [], trainer.rule.with_horizon
+    trainer.rule.with_horizon = lambda state, steps: told.append(steps) or original(state, steps)
+    seen = []
+    for epoch in range(16):
+        before = int(trainer.meta_optimizer.iterations.numpy())
+        logs = trainer.train_epoch(epoch)
+        truncations = int(trainer.meta_optimizer.iterations.numpy()) - before
+        assert truncations == logs["horizon"] // 2
+        assert told[-1] == (0 if logs["horizon_hidden"] else logs["horizon"])
+        seen.append((logs["horizon"], logs["horizon_hidden"]))
+    assert {h for h, _ in seen} == {2, 6}
+    assert {hidden for _, hidden in seen} == {0, 1}
+    assert trainer.trained_rule().provenance["horizon"] == [2, 6]
+    replay = MetaTrainer(start, Quadratic(dim=3), horizon=[2, 6], unroll=2,
+                         unknown_horizon_prob=0.3, validation_every=0)
+    assert [replay._run_setup(e)[5:] for e in range(16)] == [
+        (h, 0 if hidden else h) for h, hidden in seen]
+
+
+def test_rollouts_tell_the_rule_their_length():
+    """A rule trained to read the run's length takes other steps in a 5-step run than in
+    the first 5 steps of a 50-step run."""
+    rule = HierarchicalLSTM(tensor_units=3, horizon_features=True)
+    meta = {k: tf.constant(np.random.default_rng(0).normal(scale=0.5, size=s), tf.float32)
+            for k, s in rule.meta_param_shapes().items()}
+    problem = Quadratic(dim=4)
+    run = make_rollout(rule, problem)
+    params = flat.flatten(problem.init_params(0))
+    short, _ = run(meta, params, tf.constant(0, tf.int64), tf.constant(5))
+    long, _ = run(meta, params, tf.constant(0, tf.int64), tf.constant(50))
+    assert short[0] == long[0]  # same start
+    assert np.abs(short.numpy() - long.numpy()[:5]).max() > 1e-6
 
 
 # --------------------------------------------------------------------------

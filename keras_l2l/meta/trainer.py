@@ -352,7 +352,8 @@ class MetaTrainer:
             "grad_norm": float(np.mean(norms)) if norms else math.nan,
             "bad_steps": bad,
             "imitation": int(imitate),
-            "horizon": told,
+            "horizon": horizon,
+            "horizon_hidden": int(told != horizon),
         }
 
     def _rollout(self, problem):
