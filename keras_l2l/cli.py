@@ -335,8 +335,9 @@ def _presets(args, command):
         return
     for name, info in listing.items():
         default = " (default)" if name == presets.DEFAULT_PRESET else ""
+        alias = f" = {info['alias_of']}" if info["alias_of"] else ""
         rule = info["architecture"]
-        print(f"{name}{default}: {rule['class_name']} {json.dumps(rule['config'])}")
+        print(f"{name}{default}{alias}: {rule['class_name']} {json.dumps(rule['config'])}")
         print(f"  trained on {info['problem']} at horizon {info['horizon']}: {info['description']}")
         if info["headline"]:
             print(f"  measured: {info['headline']}")

@@ -23,9 +23,12 @@ presets() {
     --lr 3e-4 --clip-norm 1 --log-loss --validation-metric final --validation-every 10 --validation-runs 4 \
     --out runs/presets/mnist-long --description 'Long horizons: curriculum 200-500-1000 from the mnist preset on sigmoid and ReLU MLPs, log meta-loss, clipped meta-gradients'
   mkdir -p keras_l2l/presets/mnist-long && cp runs/presets/mnist-long/* keras_l2l/presets/mnist-long/
-  # general (HierarchicalLSTM, issue 11): checkpoints and CPU time in results/general/.
+  # general-v1 (HierarchicalLSTM, issue 11, the first `general`): checkpoints and CPU time in
+  # results/general/. general-v2 (run G, `general` since 2026-12-02) continues it.
   bash results/general/command.sh
-  mkdir -p keras_l2l/presets/general && cp results/general/preset/* keras_l2l/presets/general/
+  mkdir -p keras_l2l/presets/general-v1 && cp results/general/preset/* keras_l2l/presets/general-v1/
+  bash results/general-g/command.sh
+  cp results/general-g/preset/{config.json,weights.npz} keras_l2l/presets/general-v2/
   # mnist-hierarchical (issue 11, the paper's 100-step claim): two stages, each evaluated.
   bash results/mnist100-h/command.sh && bash results/mnist100-h/command2.sh
   cp results/mnist100-h/preset2/{config.json,weights.npz} keras_l2l/presets/mnist-hierarchical/
@@ -49,6 +52,15 @@ evaluate() {
   keras-l2l evaluate --optimizer mnist-long --problem mnist-relu --steps 10000 --seeds 3 --baselines adam --tuning-seeds 2 --out results/mnist-relu-long-10000
   bash results/general/evaluate.sh
   bash results/suite/command.sh
+  HORIZONS=200,1000 bash results/suite-full/command.sh
+  # general-v2 = general: held-out suite (5 seeds, then the issue's settings), MNIST at
+  # 10,000 steps, the layer zoo and the main job on full MNIST and on the embedded subset.
+  bash results/evaluate_candidate.sh results/general-g && bash results/general-g/evaluate_1000.sh
+  OPTIMIZER=general-v2 OUT=results/suite-full-v2 HORIZONS=200,1000 bash results/suite-full/command.sh
+  bash results/general-g/evaluate_mnist_10000.sh
+  python benchmarks/layer_zoo.py --preset general-v2 --out results/general-g/layer_zoo
+  keras-l2l demo --data-dir "$KERAS_L2L_DATA_DIR" --out results/demo-mnist-1000
+  keras-l2l demo --data-dir embedded --out results/demo-embedded-1000
   bash results/cifar10/evaluate.sh
   bash results/art/evaluate.sh
   bash results/ablations/command.sh

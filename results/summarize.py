@@ -1,8 +1,12 @@
 """Print the README's results table from results/*/results.json (python results/summarize.py)."""
 
+import functools
 import json
 import math
 from pathlib import Path
+
+from keras_l2l import presets
+from keras_l2l.evaluation.evaluate import weights_sha256
 
 FIRST_ORDER = ("sgd", "momentum", "nag", "rmsprop", "adam")
 
@@ -11,10 +15,22 @@ def fmt(x):
     return "diverged" if x is None or not math.isfinite(x) else f"{x:.3g}"
 
 
+@functools.cache
+def versions():
+    """`{weights sha256: name}` of the shipped versioned presets (aliases left out)."""
+    return {weights_sha256(presets.load_preset(name)): name
+            for name in presets.builtin_names() if name not in presets.ALIASES}
+
+
 def preset_of(results):
-    """The `--optimizer` argument of the command that made the results."""
+    """The preset that made the results (`--optimizer`, or the demo's preset); where that is a
+    plain name (`general`), the version whose weights made them, as it may now stand for another."""
     words = str(results.get("command", "")).split()
-    return words[words.index("--optimizer") + 1] if "--optimizer" in words else "?"
+    name = words[words.index("--optimizer") + 1] if "--optimizer" in words else "?"
+    name = results.get("learned_preset") or name
+    if name in presets.ALIASES:
+        return versions().get(results.get("learned_weights_sha256"), name)
+    return name
 
 
 def row(directory):

@@ -73,6 +73,21 @@ def test_presets_lists_every_shipped_preset(capsys):
         assert name in text
 
 
+def test_a_plain_preset_name_stands_for_its_current_version(capsys):
+    """`general` loads the weights of the version it names, and the listing says which."""
+    for alias, target in presets.ALIASES.items():
+        assert presets.resolve(alias) == presets.resolve(target)
+        loaded, versioned = presets.load_preset(alias), presets.load_preset(target)
+        assert loaded.name == alias and loaded.provenance == versioned.provenance
+        for key, value in versioned.meta_params.items():
+            np.testing.assert_array_equal(loaded.meta_params[key], value)
+        main(["presets", "--json"])
+        listing = json.loads(capsys.readouterr().out)
+        assert listing[alias]["alias_of"] == target and listing[target]["alias_of"] is None
+        main(["presets"])
+        assert f" = {target}: " in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("command", ["demo", "evaluate"])
 def test_unknown_baseline_is_an_argument_error(command, capsys):
     argv = [command, "--baselines", "adam,adma"]

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from keras_l2l.presets import ALIASES
+
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted(p.name for p in (ROOT / "keras_l2l" / "presets").iterdir()
                  if (p / "config.json").is_file())
@@ -100,7 +102,7 @@ def test_wheel_and_sdist_hold_every_preset(dist):
         in_wheel = set(wheel.namelist())
     with tarfile.open(dist["sdist"]) as sdist:
         in_sdist = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
-    assert PRESETS and "general" in PRESETS
+    assert PRESETS and set(ALIASES.values()) <= set(PRESETS)  # every alias has its files
     for name in PRESETS:
         for file in ("config.json", "weights.npz", "provenance.json"):
             path = f"keras_l2l/presets/{name}/{file}"
@@ -123,7 +125,7 @@ def test_installed_wheel_imports_and_loads_every_preset(venv_python):
     venv = venv_python.parent.parent
     assert Path(found["file"]).resolve().is_relative_to(venv.resolve()), found["file"]
     assert not Path(found["file"]).resolve().is_relative_to(ROOT)
-    assert found["presets"] == PRESETS
+    assert found["presets"] == sorted(PRESETS + list(ALIASES))
     assert found["rules"]["general"] == "HierarchicalLSTM"
 
 

@@ -22,6 +22,10 @@ from keras_l2l.rules import deserialize_rule
 from keras_l2l.trained_rule import TrainedRule
 
 DEFAULT_PRESET = "general"
+# A preset series' plain name and the version it stands for now: users write `general` and
+# get the current default, while results made with an earlier version stay reproducible
+# under that version's own name (`general-v1`).
+ALIASES = {"general": "general-v2"}
 FILES = ("config.json", "weights.npz", "provenance.json")
 _DEBRIS = (".partial", ".previous")  # save_preset's working directories, never presets
 
@@ -35,23 +39,26 @@ def _builtin_root():
 
 
 def builtin_names():
-    """Names of the presets shipped inside the package."""
-    return sorted(
+    """Names of the presets shipped inside the package, aliases included."""
+    directories = {
         entry.name
         for entry in _builtin_root().iterdir()
         if entry.is_dir()
         and entry.joinpath("config.json").is_file()
         and not entry.name.endswith(_DEBRIS)
-    )
+    }
+    return sorted(directories | {alias for alias, target in ALIASES.items() if target in directories})
 
 
 def list_presets():
-    """`{name: {description, architecture, problem, horizon, headline}}` for shipped presets."""
+    """`{name: {description, architecture, problem, horizon, headline, alias_of}}` for shipped
+    presets (`alias_of`: the versioned preset a plain name stands for, else None)."""
     listing = {}
     for name in builtin_names():
-        directory = _builtin_root().joinpath(name)
+        directory = _builtin_root().joinpath(ALIASES.get(name, name))
         provenance = json.loads(directory.joinpath("provenance.json").read_text())
         listing[name] = {
+            "alias_of": ALIASES.get(name),
             "description": provenance.get("description", ""),
             "architecture": _upgrade_config(
                 json.loads(directory.joinpath("config.json").read_text())
@@ -66,7 +73,8 @@ def list_presets():
 def resolve(name_or_directory):
     """The directory of a shipped preset name, or of a preset directory path."""
     if str(name_or_directory) in builtin_names():
-        with resources.as_file(_builtin_root().joinpath(str(name_or_directory))) as path:
+        name = ALIASES.get(str(name_or_directory), str(name_or_directory))
+        with resources.as_file(_builtin_root().joinpath(name)) as path:
             return Path(path)
     path = Path(name_or_directory)
     if path.is_dir():

@@ -20,7 +20,7 @@ nice -n 10 keras-l2l meta-train "${common[@]}" --epochs "${LSTM_EPOCHS:-300}" --
   >> $OUT/run-lstm.log 2>&1 &
 # B: fine-tuning the default preset `general` (HierarchicalLSTM).
 nice -n 10 keras-l2l meta-train "${common[@]}" --epochs "${GENERAL_EPOCHS:-100}" --lr 1e-3 \
-  --init-from general --checkpoint-dir $OUT/checkpoints-general --out $OUT/preset-general \
+  --init-from general-v1 --checkpoint-dir $OUT/checkpoints-general --out $OUT/preset-general \
   --description "general fine-tuned on style transfer at 64x64, 3 content images, style ihc" \
   >> $OUT/run-general.log 2>&1 &
 wait

@@ -33,7 +33,7 @@
 # the best tuned baseline (`general`: 1.24x); not shipped (README, "Results of `general`").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-keras-l2l meta-train --init-from general \
+keras-l2l meta-train --init-from general-v1 \
   --problem mnist,mlp/cifar10/32/relu/b128,family/rnn/25500,family/mlp/47832,mnist-relu,mlp/mnist//sigmoid/b128,family/regression/34030,family/logreg/63419,mlp/mnist/64/tanh/b64,mlp/fashion_mnist//sigmoid/b64,family/conv/20719,family/autoencoder/51675,mlp/mnist/32-32/gelu/b128,family/conv/13773,family/rnn/89073,family/autoencoder/15270,mlp/fashion_mnist/32/relu/b32,family/logreg/44691,family/regression/79555,family/mlp/79921,mlp/fashion_mnist/64-32/sigmoid/b256,family/autoencoder/36851,family/conv/78111,family/mlp/88061 \
   --tasks-per-step 4 --random-scaling 1 --curriculum 300,1000 --epochs "${EPOCHS:-150}" --unroll 20 --lr 1e-3 \
   --clip-norm 1 --log-loss --validation-every 25 --validation-runs 24 --validation-metric final --seed 2 \

@@ -11,7 +11,7 @@ from keras_l2l.rollout import make_rollout
 from keras_l2l.trained_rule import TrainedRule
 from keras_l2l.meta.trainer import MetaTrainer
 
-general = TrainedRule.from_preset("general")
+general = TrainedRule.from_preset("general-v1")
 names = sys.argv[1].split(",")
 out = {}
 for name in names:

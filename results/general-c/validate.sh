@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 problems=$(grep -o -- "--problem [^ ]*" results/general-c/command.sh | cut -d' ' -f2)
 scratch=$(mktemp -d)
-for start in general results/general-c/preset; do
+for start in general-v1 results/general-c/preset; do
   echo "$start: $(keras-l2l meta-train --init-from "$start" --problem "$problems" --tasks-per-step 4 \
     --curriculum 1000 --epochs 0 --unroll 20 --validation-every 25 --validation-runs 24 \
     --validation-metric final --seed 2 --data-dir "${KERAS_L2L_DATA_DIR:-../shared/data}" \

@@ -10,7 +10,7 @@
 # the 24 tasks gave no improvement to select.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-keras-l2l meta-train --init-from general \
+keras-l2l meta-train --init-from general-v1 \
   --problem "$(grep -o -- "--problem [^ ]*" results/general-c/command.sh | cut -d' ' -f2)" \
   --tasks-per-step 4 --random-scaling 1 --curriculum 200 --epochs 100 --unroll 20 --lr 1e-3 \
   --clip-norm 1 --log-loss --validation-every 25 --validation-runs 24 --validation-metric final --seed 3 \

@@ -8,7 +8,7 @@
 # steps (each of the 9 tasks at both). Rerun to resume from the checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-keras-l2l meta-train --init-from general --rule-config '{"horizon_features": true}' \
+keras-l2l meta-train --init-from general-v1 --rule-config '{"horizon_features": true}' \
   --problem mnist,mnist-relu,mlp/mnist/64/tanh/b64,mlp/mnist/32-32/gelu/b128,mlp/fashion_mnist/32/relu/b32,mlp/fashion_mnist/64-32/sigmoid/b256,mlp/cifar10/32/relu/b128,mlp/mnist//sigmoid/b128,mlp/fashion_mnist//sigmoid/b64 \
   --horizon 100,200,500,1000,2000 --validation-horizon 200,2000 --validation-runs 18 \
   --validation-every 50 --validation-metric final --epochs "${EPOCHS:-300}" --unroll 20 --lr 1e-3 \

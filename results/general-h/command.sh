@@ -6,7 +6,7 @@
 # point more finely. Rerun to resume from the checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-keras-l2l meta-train --init-from general \
+keras-l2l meta-train --init-from general-v1 \
   --problem "$(grep -o -- "--problem [^ ]*" results/general-c/command.sh | cut -d' ' -f2)" \
   --tasks-per-step 4 --horizon 200 --unroll 200 --epochs "${EPOCHS:-150}" \
   --lr 3e-4 --clip-norm 1 --log-loss --meta-loss exponential \

@@ -1,6 +1,7 @@
 """Cost of learning vs cost of tuning (issue 11 item 5): python results/general/cost.py
 
-Meta-training `general` is paid once (its provenance records the CPU-hours).
+Meta-training `general` (the version it names now) is paid once: its provenance
+records the CPU-hours, counting the versions it was continued from.
 What it replaces is a learning-rate sweep per new task: this reads the held-out
 suite's results (results/suite*/<task>/<steps>/results.json) and adds up, per
 baseline, the sweep each task and horizon needed there: grid points x tuning
@@ -11,6 +12,8 @@ CPU-hours are at most twice the wall-clock hours printed.
 
 import json
 from pathlib import Path
+
+from keras_l2l import presets
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE_DIRS = ("suite", "suite-1000")  # the held-out suite at 200 and at 1,000 steps
@@ -30,7 +33,8 @@ def sweep_hours(suite_dir):
 
 
 def main():
-    provenance = json.loads((ROOT.parent / "keras_l2l/presets/general/provenance.json").read_text())
+    version = presets.ALIASES.get("general", "general")
+    provenance = json.loads((presets.resolve(version) / "provenance.json").read_text())
     hours, pairs = {}, 0
     for suite_dir in SUITE_DIRS:
         suite_hours, suite_pairs = sweep_hours(ROOT / suite_dir)
@@ -40,8 +44,8 @@ def main():
     lines = [
         "# Cost of learning vs cost of tuning",
         "",
-        f"Meta-training `general`, once: {provenance['cpu_hours']} CPU-hours "
-        f"({provenance['seconds_this_session'] / 3600:.2f} wall-clock hours).",
+        f"Meta-training `general` (= `{version}`), once: {provenance['cpu_hours']} CPU-hours "
+        f"({provenance.get('cpu_hours_how', 'its meta-train process')}).",
         "",
         f"Learning-rate sweeps on the held-out suite ({pairs} task-horizon pairs, the grid and "
         "tuning seeds recorded in each results.json), wall-clock hours per baseline:",

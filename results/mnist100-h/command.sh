@@ -6,7 +6,7 @@
 # which the target measures), validation on the final-tenth loss. Rerun to resume.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-keras-l2l meta-train --init-from general \
+keras-l2l meta-train --init-from general-v1 \
   --problem mnist --horizon 100 --unroll 100 --epochs 1500 --lr 1e-3 --clip-norm 1 \
   --log-loss --meta-loss exponential --validation-every 100 --validation-runs 8 \
   --validation-metric final --seed 3 \

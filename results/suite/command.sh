@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export KERAS_L2L_DATA_DIR="${KERAS_L2L_DATA_DIR:-../shared/data}"
 settings="--seeds 5 --tuning-seeds 1 --grid coarse --baselines adam,adamw,nag,rmsprop"
-keras-l2l evaluate --suite heldout --optimizer general --steps 200 $settings --out results/suite
+keras-l2l evaluate --suite heldout --optimizer general-v1 --steps 200 $settings --out results/suite
 # Cheapest tasks first; add the rest with --tasks (or drop --tasks) to complete it.
-keras-l2l evaluate --suite heldout --optimizer general --steps 1000 $settings \
+keras-l2l evaluate --suite heldout --optimizer general-v1 --steps 1000 $settings \
   --tasks "${SUITE_1000_TASKS:-fashion-separable-conv-b16,fashion-rows-lstm,tokens-embedding-gru,mnist-conv-bn-dropout,fashion-conv-autoencoder,mnist-patch-transformer,cifar-conv-bn-dropout,cifar-logistic-b512,fashion-two-input,fashion-centroid-regression,cifar-resmlp-layernorm}" \
   --out results/suite-1000
