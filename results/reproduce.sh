@@ -58,6 +58,7 @@ evaluate() {
   bash results/evaluate_candidate.sh results/general-g && bash results/general-g/evaluate_1000.sh
   OPTIMIZER=general-v2 OUT=results/suite-full-v2 HORIZONS=200,1000 bash results/suite-full/command.sh
   bash results/general-g/evaluate_mnist_10000.sh
+  keras-l2l evaluate --optimizer general-v2 --problem mnist --steps 100 --seeds 20 --out results/general-v2-mnist-100
   python benchmarks/layer_zoo.py --preset general-v2 --out results/general-g/layer_zoo
   keras-l2l demo --data-dir "$KERAS_L2L_DATA_DIR" --out results/demo-mnist-1000
   keras-l2l demo --data-dir embedded --out results/demo-embedded-1000

@@ -584,6 +584,24 @@ def test_seed_determines_untrained_meta_weights():
         np.testing.assert_array_equal(wa[key], init[key].numpy())
 
 
+def test_a_saved_model_keeps_its_weights_when_the_default_moves_on(tmp_path, monkeypatch):
+    """A `.keras` file holds the meta-weights it trained with: when `general` comes to stand
+    for another version (an `ALIASES` change), a saved model resumes with its own."""
+    from keras_l2l import presets
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=LearnedOptimizer(), loss="mse")
+    model.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, verbose=0)
+    trained_with = {k: np.array(v) for k, v in model.optimizer.get_meta_weights().items()}
+    model.save(tmp_path / "m.keras")
+    monkeypatch.setitem(presets.ALIASES, presets.DEFAULT_PRESET, "general-v1")
+    now_default = LearnedOptimizer().get_meta_weights()
+    assert any(not np.array_equal(now_default[k], v) for k, v in trained_with.items())
+    loaded = keras.saving.load_model(tmp_path / "m.keras").optimizer.get_meta_weights()
+    for key, value in trained_with.items():
+        np.testing.assert_array_equal(loaded[key], value)
+
+
 def test_no_arguments_give_the_trained_default_preset():
     from keras_l2l import presets
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evaluations of the `general` preset (issue 11). Each writes results/<name>/{results.json,report.md,curves.png}.
+# Evaluations of `general-v1`, the first `general` preset (issue 11). Each writes results/<name>/{results.json,report.md,curves.png}.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export KERAS_L2L_DATA_DIR="${KERAS_L2L_DATA_DIR:-../shared/data}"
