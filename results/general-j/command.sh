@@ -5,6 +5,10 @@
 # G's gain stopped after 50 meta-steps on 24 tasks; this asks whether more tasks let it go
 # on. Validated every 20 meta-steps on 48 runs of 200 steps, one per task (the first 24 are
 # G's validation runs). Rerun to resume from the checkpoints.
+# Measured (2026-12-02, stopped after 80 of 200 meta-steps, about 0.3 CPU-hours): validation
+# (48 runs) 0.6268 at the start (`general-v2`, the checkpoints' best_validation), then 0.6277,
+# 0.6273, 0.6278 and 0.6324 after 20, 40, 60 and 80 meta-steps (validation.txt). Never below
+# the start, so nothing was exported: twice the tasks did not let G's recipe go on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 keras-l2l meta-train --init-from general-v2 \
