@@ -1,0 +1,49 @@
+"""`general-v2` as trained and with its direction correction zeroed (d = 0), every held-out
+suite task, 1,000 steps, seeds 0-2: python results/general-nod/heldout_1000.py
+
+A diagnosis, not a selection: centroid.py found d = 0 far better on the centroid regression;
+this shows where else the learned direction helps or hurts late in a run. Markdown on stdout.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_l2l import TrainedRule, flat
+from keras_l2l.datasets import default_data_dir
+from keras_l2l.problems.registry import get_problem
+from keras_l2l.problems.suite_tasks import TASKS
+from keras_l2l.rollout import make_rollout
+
+STEPS, SEEDS = 1000, (0, 1, 2)
+
+
+def final_losses(trained, meta, problem):
+    run, finals = make_rollout(trained.rule, problem), []
+    for seed in SEEDS:
+        params = flat.flatten(problem.init_params(seed))
+        _, final = run(meta, params, tf.constant(seed, tf.int64), tf.constant(STEPS))
+        finals.append(float(problem.eval_loss(flat.unflatten(final, problem.shapes()), seed)))
+    return np.array(finals)
+
+
+def main():
+    trained = TrainedRule.from_preset("general-v2")
+    as_trained = {key: tf.constant(value) for key, value in trained.meta_params.items()}
+    no_direction = {key: np.array(value) for key, value in trained.meta_params.items()}
+    no_direction["param_out_kernel"][:, 0] = 0.0
+    no_direction["param_out_bias"][0] = 0.0
+    no_direction = {key: tf.constant(value) for key, value in no_direction.items()}
+    print(f"| task | as trained | d = 0 | d = 0 / as trained |\n|---|---|---|---|")
+    logs = []
+    for name in TASKS:
+        problem = get_problem(f"suite/{name}", default_data_dir())
+        a = final_losses(trained, as_trained, problem)
+        b = final_losses(trained, no_direction, problem)
+        logs.append(np.log(b.mean() / a.mean()))
+        print(f"| {name} | {a.mean():.4g} | {b.mean():.4g} | {b.mean() / a.mean():.3f} |", flush=True)
+    print(f"\nGeometric mean of d = 0 / as trained over {len(logs)} tasks: {np.exp(np.mean(logs)):.3f}"
+          f" (mean final eval_loss over seeds {list(SEEDS)}, {STEPS} steps)")
+
+
+if __name__ == "__main__":
+    main()
