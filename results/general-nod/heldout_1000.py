@@ -1,9 +1,12 @@
 """`general-v2` as trained and with its direction correction zeroed (d = 0), every held-out
-suite task, 1,000 steps, seeds 0-2: python results/general-nod/heldout_1000.py
+suite task, 1,000 steps, seeds 0-2: python results/general-nod/heldout_1000.py [PROBLEM ...]
+(default: every held-out suite task; any problem names, e.g. meta-training tasks, instead)
 
 A diagnosis, not a selection: centroid.py found d = 0 far better on the centroid regression;
 this shows where else the learned direction helps or hurts late in a run. Markdown on stdout.
 """
+
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -35,12 +38,12 @@ def main():
     no_direction = {key: tf.constant(value) for key, value in no_direction.items()}
     print(f"| task | as trained | d = 0 | d = 0 / as trained |\n|---|---|---|---|")
     logs = []
-    for name in TASKS:
-        problem = get_problem(f"suite/{name}", default_data_dir())
+    for name in sys.argv[1:] or [f"suite/{task}" for task in TASKS]:
+        problem = get_problem(name, default_data_dir())
         a = final_losses(trained, as_trained, problem)
         b = final_losses(trained, no_direction, problem)
         logs.append(np.log(b.mean() / a.mean()))
-        print(f"| {name} | {a.mean():.4g} | {b.mean():.4g} | {b.mean() / a.mean():.3f} |", flush=True)
+        print(f"| {name.removeprefix('suite/')} | {a.mean():.4g} | {b.mean():.4g} | {b.mean() / a.mean():.3f} |", flush=True)
     print(f"\nGeometric mean of d = 0 / as trained over {len(logs)} tasks: {np.exp(np.mean(logs)):.3f}"
           f" (mean final eval_loss over seeds {list(SEEDS)}, {STEPS} steps)")
 
