@@ -6,15 +6,21 @@
    MLP's direction output d, scale output s, or both zeroed (same rule, other weights).
 """
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import tensorflow as tf
 
 from keras_l2l import TrainedRule, flat
 from keras_l2l.datasets import default_data_dir
 from keras_l2l.problems.registry import get_problem
-from keras_l2l.rollout import make_rollout, optimizee_step
+from keras_l2l.rollout import optimizee_step
 
-TASK, STEPS, SEEDS = "suite/fashion-centroid-regression", 1000, (0, 1, 2)
+sys.path.insert(0, str(Path(__file__).parent))
+from heldout_1000 import SEEDS, STEPS, final_losses, zeroed  # noqa: E402
+
+TASK = "suite/fashion-centroid-regression"
 REPORT_AT = (0, 100, 200, 500, 999)
 
 
@@ -40,28 +46,14 @@ def step_sizes(trained, problem):
                   f"variable {' '.join(f'{x:.2e}' for x in lr)}, |update|/|params| {float(relative):.2e}")
 
 
-def zeroed(trained, columns):
-    meta = {key: np.array(value) for key, value in trained.meta_params.items()}
-    for column in columns:
-        meta["param_out_kernel"][:, column] = 0.0
-        meta["param_out_bias"][column] = 0.0
-    return {key: tf.constant(value) for key, value in meta.items()}
-
-
 def main():
     trained = TrainedRule.from_preset("general-v2")
     problem = get_problem(TASK, default_data_dir())
     print(f"# {TASK}, `general-v2`\n\n1. Step sizes, seed 0:")
     step_sizes(trained, problem)
     print(f"\n2. Final eval_loss after {STEPS} steps, seeds {list(SEEDS)}:")
-    run = make_rollout(trained.rule, problem)
     for name, columns in (("as trained", []), ("d = 0", [0]), ("s = 0", [1]), ("d = s = 0", [0, 1])):
-        finals = []
-        for seed in SEEDS:
-            params = flat.flatten(problem.init_params(seed))
-            _, final = run(zeroed(trained, columns), params, tf.constant(seed, tf.int64),
-                           tf.constant(STEPS))
-            finals.append(float(problem.eval_loss(flat.unflatten(final, problem.shapes()), seed)))
+        finals = final_losses(trained, zeroed(trained, columns), problem)
         print(f"{name:10s}: {' '.join(f'{x:.5f}' for x in finals)} (mean {np.mean(finals):.5f})")
 
 

@@ -20,6 +20,16 @@ from keras_l2l.rollout import make_rollout
 STEPS, SEEDS = 1000, (0, 1, 2)
 
 
+def zeroed(trained, columns):
+    """`trained`'s meta-parameters with these output columns of the per-parameter MLP zeroed
+    (0: the direction correction d, 1: the scale s)."""
+    meta = {key: np.array(value) for key, value in trained.meta_params.items()}
+    for column in columns:
+        meta["param_out_kernel"][:, column] = 0.0
+        meta["param_out_bias"][column] = 0.0
+    return {key: tf.constant(value) for key, value in meta.items()}
+
+
 def final_losses(trained, meta, problem):
     run, finals = make_rollout(trained.rule, problem), []
     for seed in SEEDS:
@@ -31,11 +41,7 @@ def final_losses(trained, meta, problem):
 
 def main():
     trained = TrainedRule.from_preset("general-v2")
-    as_trained = {key: tf.constant(value) for key, value in trained.meta_params.items()}
-    no_direction = {key: np.array(value) for key, value in trained.meta_params.items()}
-    no_direction["param_out_kernel"][:, 0] = 0.0
-    no_direction["param_out_bias"][0] = 0.0
-    no_direction = {key: tf.constant(value) for key, value in no_direction.items()}
+    as_trained, no_direction = zeroed(trained, []), zeroed(trained, [0])
     print(f"| task | as trained | d = 0 | d = 0 / as trained |\n|---|---|---|---|")
     logs = []
     for name in sys.argv[1:] or [f"suite/{task}" for task in TASKS]:
