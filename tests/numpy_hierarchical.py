@@ -1,6 +1,7 @@
 """An independent NumPy (float64) implementation of `HierarchicalLSTM`, variable by variable.
 
-Written from the equations in the rule's docstring, with loops over
+Written from the equations in the rule's docstring (the direction gate applies when the
+meta-parameters hold `direction_gate_kernel`), with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
 State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
 `"horizon": float` (0 = unknown) for the rule with `horizon_features`.
@@ -53,12 +54,15 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate):
         c_new[j] = _sigmoid(f) * state["c"][j] + _sigmoid(i) * np.tanh(gg)
         h_new[j] = _sigmoid(o) * np.tanh(c_new[j])
         head = h_new[j] @ meta["tensor_out_kernel"] + meta["tensor_out_bias"]
+        gate = 1.0
+        if "direction_gate_kernel" in meta:
+            gate = 2 * _sigmoid(h_new[j] @ meta["direction_gate_kernel"] + meta["direction_gate_bias"])[0]
         lr = base_learning_rate * math.exp(5 * math.tanh(head[0] / 5))
         for row in range(xs.shape[0]):
             inputs = np.concatenate([xs[row], head[1:]])
             hidden = np.tanh(inputs @ meta["param_hidden_kernel"] + meta["param_hidden_bias"])
             d, s = hidden @ meta["param_out_kernel"] + meta["param_out_bias"]
-            direction = min(max(xs[row, 1] + d, -10.0), 10.0)
+            direction = min(max(xs[row, 1] + gate * d, -10.0), 10.0)
             updates[part.start + row] = -lr * direction * math.exp(2 * math.tanh(s / 2))
     new_state = dict(state, m_fast=m_fast, m_slow=m_slow, v=v, h=h_new, c=c_new, step=t)
     return updates, new_state

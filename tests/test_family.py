@@ -35,6 +35,8 @@ def test_sample_is_deterministic_distinct_and_covers_every_kind():
     kinds = [family.parse_name(name)[0] for name in names]
     assert sorted(kinds[:6]) == sorted(family.KINDS) == sorted(kinds[6:])  # in turns
     assert family_names(20, seed=3)[:12] == names  # a longer sample extends a shorter one
+    assert not any("/regions/" in name for name in family_names(300))  # drawn only when named
+    assert {family.parse_name(n)[0] for n in family.expand("family:3:1:regions")} == {"regions"}
     assert family.expand("family:12:3") == names and family.expand("family:5") == family_names(5)
     chosen = family.expand("family:7:1:mlp+conv")
     assert {family.parse_name(name)[0] for name in chosen} == {"mlp", "conv"}
@@ -49,7 +51,7 @@ def test_sample_is_deterministic_distinct_and_covers_every_kind():
 
 
 def test_specs_are_deterministic_and_within_the_cost_budget():
-    for kind in family.KINDS:
+    for kind in family.KINDS + family.EXTRA_KINDS:
         for seed in range(300):
             spec = family.task_spec(kind, seed)
             assert spec == family.task_spec(kind, seed)
@@ -86,6 +88,26 @@ def test_tasks_match_their_specs(one_of_each):
         assert (problem.test_metric_name == "test_accuracy") == classifier
         brightest = float(tf.reduce_max(problem.x_train))  # pixels reach about 1 unscaled
         assert 0.8 * spec["input_scale"] <= brightest <= 1.0001 * spec["input_scale"]
+
+
+def test_region_targets_are_standardized_cell_means(data_dir):
+    images = np.random.default_rng(0).random((50, 5, 5, 3))
+    cells = [images[:, :2, :2], images[:, :2, 2:], images[:, 2:, :2], images[:, 2:, 2:]]
+    expected = np.stack([c.mean(axis=(1, 2, 3)) for c in cells], 1)
+    expected = (expected - expected.mean(0)) / expected.std(0)
+    np.testing.assert_allclose(family.region_targets(images, 2), expected, rtol=1e-4, atol=1e-4)
+    problem = get_problem("family/regions/31054", data_dir)  # a linear model, 4x4 grid
+    spec = problem.family_spec
+    assert spec["hidden"] == [] and problem.y_train.shape == (spec["train"], 16)
+    assert sum(int(np.prod(s)) for s in problem.shapes()) == family.model_size(spec)[0]
+    rule = Adam(1e-2)  # targets linear in the pixels: the loss falls far below its start
+    params = flat.flatten(problem.init_params(0))
+    _, final = make_rollout(rule, problem)(
+        rule.init_meta_params(), params, tf.constant(0, tf.int64), tf.constant(300)
+    )
+    before, after = (float(problem.eval_loss(flat.unflatten(p, problem.shapes()), 0))
+                     for p in (params, final))
+    assert after < 0.05 * before, (before, after)
 
 
 def test_family_avoids_the_suite_designs(one_of_each):

@@ -25,10 +25,12 @@ def tf_state(state, dtype):
     return {k: tf.cast(v, dtype) if v.dtype.is_floating else v for k, v in state.items()}
 
 
-@pytest.mark.parametrize("horizon", [None, 0, 3, 40])  # None: without horizon features
-def test_matches_the_numpy_reference_over_several_steps(horizon):
+@pytest.mark.parametrize(
+    "horizon, gate", [(None, False), (0, False), (3, False), (40, False), (None, True), (7, True)]
+)  # horizon None: without horizon features
+def test_matches_the_numpy_reference_over_several_steps(horizon, gate):
     rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
-                            horizon_features=horizon is not None)
+                            horizon_features=horizon is not None, direction_gate=gate)
     meta = random_meta(rule)
     meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
     state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5, horizon)
@@ -49,13 +51,15 @@ def test_matches_the_numpy_reference_over_several_steps(horizon):
         assert float(state["step"]) == step + 1
 
 
-def test_horizon_features_start_from_the_rule_without_them():
-    """`reconfigured(horizon_features=True)` acts exactly as before, whatever the horizon,
-    until the new inputs' weights are trained; then the horizon changes the steps."""
+@pytest.mark.parametrize("gate", [False, True])
+def test_horizon_features_start_from_the_rule_without_them(gate):
+    """`reconfigured(horizon_features=True)` (and `direction_gate=True`) acts exactly as before,
+    whatever the horizon, until the new weights are trained; then the horizon changes the steps."""
     rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01)
     before = TrainedRule(rule, random_meta(rule))
-    after = before.reconfigured(horizon_features=True)
+    after = before.reconfigured(horizon_features=True, direction_gate=gate)
     assert after.rule.horizon_features and after.rule_config()["config"]["horizon_features"]
+    assert after.rule.direction_gate == gate == ("direction_gate_kernel" in after.meta_params)
     rng = np.random.default_rng(2)
     grads = [tf.constant(rng.normal(size=sum(SIZES)), tf.float32) for _ in range(3)]
 

@@ -72,7 +72,7 @@ def _build(name, data_dir):
             f"Unknown problem {name!r}; available: {sorted(PROBLEMS)}, {MLP_PATTERN} "
             f"(DATASET may be {tfds_data.SPELLING}), {tfds_data.SPELLING}, "
             f"suite/TASK with TASK one of {', '.join(TASKS)}, {family.NAME_PATTERN} "
-            f"with KIND one of {', '.join(family.KINDS)}, or {style_transfer.NAME_PATTERN}."
+            f"with KIND one of {', '.join(family.KINDS + family.EXTRA_KINDS)}, or {style_transfer.NAME_PATTERN}."
         )
     return problem
 

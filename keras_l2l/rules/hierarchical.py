@@ -19,6 +19,13 @@ The output layers start at zero, so the untrained rule *is* Adam (beta_1 0.9,
 beta_2 0.999) at `base_learning_rate`: it takes sane normalised steps before
 any meta-training, and meta-training only has to learn improvements.
 
+With `direction_gate=True` the tensor LSTM also scales each variable's
+direction correction, `d_i -> 2 sigmoid(gate_j) d_i` (1 while its weights are
+zero): late in a run with little gradient noise a correction learned for noisy
+early steps can stop a variable from converging (`general-v2`'s correction
+costs 4x on a centroid regression at 1,000 steps: results/general-nod/), and
+one number per variable lets the rule turn it down there without unlearning it.
+
 With `horizon_features=True` the tensor LSTM also reads how far through
 the run it is (whether the run's length T is known, min(t / T, 1) and
 log T / 10), so one set of weights can take bolder steps in a short run and
@@ -61,7 +68,7 @@ class HierarchicalLSTM(UpdateRule):
     xla_in_keras = True  # a fit step on the MNIST MLP takes about half the time
 
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
-                 base_learning_rate=1e-3, horizon_features=False):
+                 base_learning_rate=1e-3, horizon_features=False, direction_gate=False):
         for name, value in (("tensor_units", tensor_units), ("context_units", context_units),
                             ("hidden_units", hidden_units)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -71,6 +78,7 @@ class HierarchicalLSTM(UpdateRule):
         self.tensor_units, self.context_units = int(tensor_units), int(context_units)
         self.hidden_units, self.base_learning_rate = int(hidden_units), float(base_learning_rate)
         self.horizon_features = bool(horizon_features)
+        self.direction_gate = bool(direction_gate)
 
     def get_config(self):
         return {
@@ -79,12 +87,14 @@ class HierarchicalLSTM(UpdateRule):
             "hidden_units": self.hidden_units,
             "base_learning_rate": self.base_learning_rate,
             **({"horizon_features": True} if self.horizon_features else {}),
+            **({"direction_gate": True} if self.direction_gate else {}),
         }
 
     # -- meta-parameters and state ---------------------------------------------
 
     def meta_param_shapes(self):
         u, c, h = self.tensor_units, self.context_units, self.hidden_units
+        gate = {"direction_gate_kernel": (u, 1), "direction_gate_bias": (1,)}
         return {
             "tensor_lstm_kernel": (self.num_tensor_features + u, 4 * u),
             "tensor_lstm_bias": (4 * u,),
@@ -94,6 +104,7 @@ class HierarchicalLSTM(UpdateRule):
             "param_hidden_bias": (h,),
             "param_out_kernel": (h, 2),
             "param_out_bias": (2,),
+            **(gate if self.direction_gate else {}),
         }
 
     @property
@@ -115,9 +126,12 @@ class HierarchicalLSTM(UpdateRule):
         return params
 
     def adapt_meta_params(self, meta_params, source):
-        """From the same rule without horizon features: zero LSTM weights for those inputs, so
-        the rule starts out acting exactly as `source` did."""
+        """From the same rule without horizon features or direction gate: zero weights for
+        those inputs and that output, so the rule starts out acting exactly as `source` did."""
         params = dict(meta_params)
+        if self.direction_gate and not source.direction_gate:
+            params["direction_gate_kernel"] = np.zeros([self.tensor_units, 1], np.float32)
+            params["direction_gate_bias"] = np.zeros([1], np.float32)
         if self.horizon_features and not source.horizon_features:
             kernel = np.asarray(params["tensor_lstm_kernel"])
             rows = np.zeros([NUM_HORIZON_FEATURES, kernel.shape[1]], kernel.dtype)
@@ -174,7 +188,7 @@ class HierarchicalLSTM(UpdateRule):
 
     def variable_step(self, meta_params, sums, state):
         """`(rows, new per-variable and global state)` from all coordinates' `sums`:
-        per variable a row [log step size, context] from the tensor LSTM."""
+        per variable a row [log step size, context(, direction gate)] from the tensor LSTM."""
         step = state["step"] + 1.0
         tensor_features = _tensor_features(sums, state["tensor_size"], step)
         if self.horizon_features:
@@ -183,20 +197,25 @@ class HierarchicalLSTM(UpdateRule):
             )
         h, c = _lstm_cell(meta_params, tensor_features, state["tensor_h"], state["tensor_c"])
         head = ops.matmul(h, meta_params["tensor_out_kernel"]) + meta_params["tensor_out_bias"]
-        rows = ops.concatenate([LR_RANGE * ops.tanh(head[:, :1] / LR_RANGE), head[:, 1:]], 1)
-        return rows, {"tensor_h": h, "tensor_c": c, "step": step}
+        rows = [LR_RANGE * ops.tanh(head[:, :1] / LR_RANGE), head[:, 1:]]
+        if self.direction_gate:
+            gate = ops.matmul(h, meta_params["direction_gate_kernel"])
+            rows.append(2.0 * ops.sigmoid(gate + meta_params["direction_gate_bias"]))
+        return ops.concatenate(rows, 1), {"tensor_h": h, "tensor_c": c, "step": step}
 
     def coordinate_step(self, meta_params, grads, state, rows):
         """`(updates, new per-coordinate state)` of `grads`' coordinates, given `variable_step`'s rows."""
         moments, features = prep.adam_features(grads, state["moments"], state["step"] + 1.0)
         head = backend_ops.gather_rows(rows, state["tensor_index"])  # each coordinate's variable
+        context = head[:, 1 : 1 + self.context_units]
         hidden = ops.tanh(
-            ops.matmul(ops.concatenate([features, head[:, 1:]], axis=1),
+            ops.matmul(ops.concatenate([features, context], axis=1),
                        meta_params["param_hidden_kernel"])
             + meta_params["param_hidden_bias"]
         )
         out = ops.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
-        direction = ops.clip(features[:, 1] + out[:, 0], -STEP_CLIP, STEP_CLIP)
+        correction = out[:, 0] * head[:, -1] if self.direction_gate else out[:, 0]
+        direction = ops.clip(features[:, 1] + correction, -STEP_CLIP, STEP_CLIP)
         log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
         return -self.base_learning_rate * direction * ops.exp(log_step), {"moments": moments}
 
