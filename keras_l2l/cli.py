@@ -15,6 +15,7 @@ import keras
 from keras_l2l import presets
 from keras_l2l.evaluation import DEFAULT_BASELINES, evaluate, load_rule, write_report
 from keras_l2l.evaluation import ablation
+from keras_l2l.evaluation.journal import remove_journals
 from keras_l2l.evaluation.demo import DEMO_BASELINES, DEMO_SEEDS, DEMO_STEPS, run_demo
 from keras_l2l.evaluation.suite import SUITE_BASELINES, SUITES, check_settings, run_suite
 from keras_l2l.evaluation.tuning import GRIDS
@@ -131,8 +132,9 @@ def _add_evaluate(commands):
         help="compare a learned optimizer with tuned baselines over seeds",
         description="With --problem, writes OUT/results.json, OUT/report.md and "
         "OUT/curves.png; with --suite, those for each task and horizon in "
-        "OUT/<task>/<steps>/, and OUT/summary.json, summary.md and suite.png "
-        "(rerun the same command to resume).",
+        "OUT/<task>/<steps>/, and OUT/summary.json, summary.md and suite.png. "
+        "Each finished run is journaled in the output directory until the results are "
+        "written: rerun the same command to resume an interrupted evaluation.",
     )
     parser.add_argument("--optimizer", required=True,
                         help="'untrained', a shipped preset name, or a preset directory")
@@ -158,9 +160,10 @@ def _evaluate(args, command):
     results = evaluate(
         load_rule(args.optimizer), get_problem(args.problem, args.data_dir), args.steps[0],
         args.seeds, baselines=args.baselines or DEFAULT_BASELINES,
-        tuning_seeds=args.tuning_seeds, grid=GRIDS[args.grid],
+        tuning_seeds=args.tuning_seeds, grid=GRIDS[args.grid], journal_dir=args.out,
     )
     out = write_report(results, args.out, command)
+    remove_journals(out)
     print(f"Wrote {out / 'results.json'}, {out / 'report.md'} and {out / 'curves.png'}.")
 
 

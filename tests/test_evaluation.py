@@ -13,6 +13,7 @@ from keras_l2l import presets
 from keras_l2l.cli import main
 from keras_l2l.evaluation import evaluate, load_rule, stats, t_interval, write_report
 from keras_l2l.evaluation import lbfgs, runs, tuning
+from keras_l2l.evaluation.journal import RunJournal, remove_journals
 from keras_l2l.problems import KerasProblem, Problem
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules import SGD, CoordinatewiseLSTM, UpdateRule, register_rule
@@ -249,6 +250,46 @@ def test_grid_search_finds_closed_form_best_rate_with_one_trace():
     assert np.isfinite(means[0]) and means[1] == np.inf
     assert run.experimental_get_tracing_count() == 1
     assert final_loss.experimental_get_tracing_count() == 1
+
+
+def test_interrupted_evaluation_resumes_from_its_journal(tmp_path, monkeypatch):
+    """Killed after 7 runs, a rerun runs only the others and gives the same results
+    (step times aside); a line cut short by the kill is dropped."""
+    learned = TrainedRule.untrained(CoordinatewiseLSTM(units=4, num_layers=1))
+    settings = dict(steps=5, seeds=3, baselines=["sgd", "adam"], tuning_seeds=2, verbose=0,
+                    grid=tuning.COARSE_GRID)
+    expected = evaluate(learned, Parabola(), **settings)
+    real_run_seed, full_runs = runs.run_seed, []
+
+    def killed_after(count):
+        def run_seed(run, meta, params0, seed, steps):
+            if steps == 5:  # not the tracing call
+                if len(full_runs) == count:
+                    raise KeyboardInterrupt
+                full_runs.append(seed)
+            return real_run_seed(run, meta, params0, seed, steps)
+        return run_seed
+
+    monkeypatch.setattr(runs, "run_seed", killed_after(7))
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(learned, Parabola(), journal_dir=tmp_path, **settings)
+    (journal,) = tmp_path.glob("runs-*.jsonl")
+    assert len(journal.read_text().splitlines()) == 7
+    with open(journal, "a") as f:
+        f.write('{"run": "eval/learned/0", "rec')  # the kill cut a write short
+    full_runs.clear()
+    monkeypatch.setattr(runs, "run_seed", killed_after(10**6))
+    resumed = evaluate(learned, Parabola(), journal_dir=tmp_path, **settings)
+    total = 2 * len(tuning.COARSE_GRID) * 2 + 3 * 3
+    assert len(full_runs) == total - 7
+    for results in (expected, resumed):
+        for entry in results["optimizers"].values():
+            entry.pop("seconds_per_step")
+    assert json.dumps(resumed, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    # Another evaluation (here: other seeds) never reads this journal.
+    assert RunJournal(tmp_path, {"other": 1}).get("eval/learned/0") is None
+    remove_journals(tmp_path)
+    assert not list(tmp_path.glob("runs-*.jsonl"))
 
 
 def test_lbfgs_curve_is_padded_after_convergence():

@@ -79,6 +79,7 @@ def test_runner_writes_reports_and_summary_then_resumes(tmp_path, data_dir, monk
     for task in FAST:
         for name in ("results.json", "report.md", "curves.png"):
             assert (tmp_path / task / "6" / name).is_file()
+        assert not list((tmp_path / task / "6").glob("runs-*.jsonl"))  # journals deleted
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["command"] == "test" and saved["tuning"]["grid_name"] == "coarse"
     assert "2^1 (13 values)" in saved["tuning"]["grid"]

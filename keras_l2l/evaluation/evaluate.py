@@ -13,6 +13,7 @@ import numpy as np
 import keras_l2l
 from keras_l2l import presets
 from keras_l2l.evaluation import lbfgs, runs, stats, tuning
+from keras_l2l.evaluation.journal import RunJournal
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules import BASELINES, CoordinatewiseLSTM
 from keras_l2l.trained_rule import TrainedRule
@@ -49,7 +50,7 @@ def load_rule(spec):
 
 def evaluate(
     learned, problem, steps, seeds, baselines=DEFAULT_BASELINES, tuning_seeds=3, verbose=1,
-    grid=tuning.LEARNING_RATE_GRID,
+    grid=tuning.LEARNING_RATE_GRID, journal_dir=None,
 ):
     """The results dict (the results.json contract) for `learned`, a `TrainedRule`.
 
@@ -61,7 +62,9 @@ def evaluate(
     `results["skipped"]["lbfgs"]` says why. Non-finite values stay float inf/NaN
     here (`write_report` writes them as null); seeds whose final loss is
     non-finite are listed in `results["diverged_seeds"]`. `verbose=1` shows a
-    progress bar over runs.
+    progress bar over runs. With `journal_dir`, each finished run is recorded there
+    (`RunJournal`) and a rerun of the same evaluation skips the runs recorded; delete
+    the journal (`journal.remove_journals`) once the results are written.
     """
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     steps = int(steps)
@@ -76,10 +79,16 @@ def evaluate(
     final_loss, test_metric = runs.compile_scores(problem)
     rollouts = {"learned": make_rollout(learned.rule, problem)}
     rollouts.update({name: make_rollout(BASELINES[name](), problem) for name in first_order})
+    journal = None
+    if journal_dir is not None:
+        identity = {"problem": problem.name, "steps": steps, "seeds": seeds, "tuning": tune,
+                    "grid": list(grid), "baselines": list(baselines),
+                    "learned": weights_sha256(learned)}
+        journal = RunJournal(journal_dir, identity)
     tuning_starts = runs.initial_params(problem, tune)
     tuned = {  # name: (learning rate, mean final loss per grid value)
         name: tuning.tune_learning_rate(rollouts[name], final_loss, tuning_starts, steps,
-                                        grid=grid, on_run=on_run)
+                                        grid=grid, on_run=on_run, journal=journal, name=name)
         for name in first_order
     }
     meta = {name: runs.learning_rate_params(rate) for name, (rate, _) in tuned.items()}
@@ -89,7 +98,7 @@ def evaluate(
                for name, run in rollouts.items()}
     if use_lbfgs:
         runners["lbfgs"] = _lbfgs_runner(problem, starts, steps)
-    records = _run_seeds(runners, seeds, (final_loss, test_metric), on_run)
+    records = _run_seeds(runners, seeds, (final_loss, test_metric), on_run, journal)
     return _results(learned, problem, steps, seeds, records, tuned, (tune, grid), skipped)
 
 
@@ -117,12 +126,15 @@ def _skipped(problem, baselines):
 def _rollout_runner(run, meta_params, starts, steps):
     """`seed -> (curve, final params, seconds per step)` of a compiled rollout.
 
-    Traces `run` now, so no timed run pays for tracing.
+    Traces `run` on its first call, so no timed run pays for tracing.
     """
-    first = next(iter(starts))
-    runs.run_seed(run, meta_params, starts[first], first, 1)
+    traced = []
 
     def run_one(seed):
+        if not traced:
+            first = next(iter(starts))
+            runs.run_seed(run, meta_params, starts[first], first, 1)
+            traced.append(True)
         curve, final, seconds = runs.run_seed(run, meta_params, starts[seed], seed, steps)
         return curve, final, seconds / steps
 
@@ -140,8 +152,9 @@ def _lbfgs_runner(problem, starts, steps):
     return run_one
 
 
-def _run_seeds(runners, seeds, scores, on_run):
-    """`{name: _Record}` over the evaluation seeds, scored by `scores` (`runs.compile_scores`).
+def _run_seeds(runners, seeds, scores, on_run, journal=None):
+    """`{name: _Record}` over the evaluation seeds, scored by `scores` (`runs.compile_scores`);
+    runs the `journal` holds are read from it instead.
 
     Seeds are the outer loop, so background load on a shared machine hits
     every optimizer alike.
@@ -149,7 +162,13 @@ def _run_seeds(runners, seeds, scores, on_run):
     records = {name: _Record(*scores) for name in runners}
     for seed in seeds:
         for name, runner in runners.items():
-            records[name].add(seed, *runner(seed))
+            key = f"eval/{name}/{seed}"
+            record = journal.get(key) if journal is not None else None
+            if record is None:
+                record = records[name].score(seed, *runner(seed))
+                if journal is not None:
+                    journal.put(key, record)
+            records[name].add(seed, record)
             on_run()
     return records
 
@@ -202,14 +221,24 @@ class _Record:
         self.final_loss, self.test_metric = final_loss, test_metric
         self.seeds, self.curves, self.finals, self.metrics, self.step_seconds = [], [], [], [], []
 
-    def add(self, seed, curve, final, step_seconds):
+    def score(self, seed, curve, final, step_seconds):
+        """One run as a JSON-able record: its curve, final loss, test metric, step time."""
         seed_tensor = runs.seed_tensor(seed)
+        metric = None if self.test_metric is None else float(self.test_metric(final, seed_tensor))
+        return {
+            "curve": [float(value) for value in curve],
+            "final_loss": runs.finite_or_inf(self.final_loss(final, seed_tensor)),
+            "test_metric": metric,
+            "seconds_per_step": float(step_seconds),
+        }
+
+    def add(self, seed, record):
         self.seeds.append(seed)
-        self.curves.append(curve)
-        self.finals.append(runs.finite_or_inf(self.final_loss(final, seed_tensor)))
+        self.curves.append(np.asarray(record["curve"], np.float64))
+        self.finals.append(record["final_loss"])
         if self.test_metric is not None:
-            self.metrics.append(float(self.test_metric(final, seed_tensor)))
-        self.step_seconds.append(step_seconds)
+            self.metrics.append(record["test_metric"])
+        self.step_seconds.append(record["seconds_per_step"])
 
     def diverged_seeds(self):
         return [seed for seed, final in zip(self.seeds, self.finals) if not np.isfinite(final)]

@@ -14,6 +14,7 @@ import numpy as np
 
 from keras_l2l.evaluation import stats, tuning
 from keras_l2l.evaluation.evaluate import evaluate, weights_sha256
+from keras_l2l.evaluation.journal import remove_journals
 from keras_l2l.evaluation.report import write_report
 from keras_l2l.evaluation.suite_report import ABOVE, write_summary
 from keras_l2l.problems import get_problem
@@ -40,7 +41,8 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
     `tasks` is a subset of the suite's task names (default: all); `grid` a name
     from `tuning.GRIDS`. Pairs whose results.json exists are skipped, after
     checking that it was made with these settings (else ValueError: use
-    another `out`). Writes OUT/summary.json, summary.md and suite.png.
+    another `out`); an interrupted pair resumes from its journal of finished
+    runs (`RunJournal`). Writes OUT/summary.json, summary.md and suite.png.
     """
     tasks, horizons = check_settings(suite, tasks, horizons, baselines, grid)
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
@@ -54,8 +56,10 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
         if problem is None or problem.name != f"suite/{task}":
             problem = get_problem(f"suite/{task}", data_dir)
         results = evaluate(learned, problem, steps, seeds, baselines, tuning_seeds,
-                           verbose=verbose, grid=tuning.GRIDS[grid])
+                           verbose=verbose, grid=tuning.GRIDS[grid],
+                           journal_dir=out / task / str(steps))
         write_report(results, out / task / str(steps), command)
+        remove_journals(out / task / str(steps))
     summary = summarize(out, suite, tasks, horizons, grid)
     write_summary(summary, out, command)
     return summary

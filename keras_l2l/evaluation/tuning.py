@@ -36,22 +36,30 @@ def tuning_seeds(count):
     return [TUNING_SEED_OFFSET + i for i in range(count)]
 
 
-def tune_learning_rate(run, final_loss, starts, steps, grid=LEARNING_RATE_GRID, on_run=None):
+def tune_learning_rate(run, final_loss, starts, steps, grid=LEARNING_RATE_GRID, on_run=None,
+                       journal=None, name=""):
     """`(best learning rate, mean final loss per grid value)`.
 
     `run` is the baseline's compiled rollout and `final_loss` the compiled
     `eval_loss`; `starts` maps each tuning seed to its flat initial
     parameters. The learning rate enters as a meta-parameter tensor, so the
     whole grid uses one trace. A diverged run counts as +inf; ties go to the
-    smaller rate. `on_run()` is called after each run (progress bars).
+    smaller rate. `on_run()` is called after each run (progress bars). With a
+    `journal` (`RunJournal`), runs it holds for baseline `name` are not run again.
     """
     means = []
     for learning_rate in grid:
         meta_params = runs.learning_rate_params(learning_rate)
         finals = []
         for seed, params0 in starts.items():
-            _, final, _ = runs.run_seed(run, meta_params, params0, seed, steps)
-            finals.append(runs.finite_or_inf(final_loss(final, runs.seed_tensor(seed))))
+            key = f"tune/{name}/{learning_rate!r}/{seed}"
+            record = journal.get(key) if journal is not None else None
+            if record is None:
+                _, final, _ = runs.run_seed(run, meta_params, params0, seed, steps)
+                record = {"final_loss": runs.finite_or_inf(final_loss(final, runs.seed_tensor(seed)))}
+                if journal is not None:
+                    journal.put(key, record)
+            finals.append(record["final_loss"])
             if on_run is not None:
                 on_run()
         means.append(float(np.mean(finals)))
