@@ -13,6 +13,7 @@ from keras_l2l import presets
 from keras_l2l.cli import main
 from keras_l2l.evaluation import evaluate, load_rule, stats, t_interval, write_report
 from keras_l2l.evaluation import lbfgs, runs, tuning
+from keras_l2l.evaluation.evaluate import decode_curve, encode_curve
 from keras_l2l.evaluation.journal import RunJournal, remove_journals
 from keras_l2l.problems import KerasProblem, Problem
 from keras_l2l.rollout import make_rollout
@@ -290,6 +291,15 @@ def test_interrupted_evaluation_resumes_from_its_journal(tmp_path, monkeypatch):
     assert RunJournal(tmp_path, {"other": 1}).get("eval/learned/0") is None
     remove_journals(tmp_path)
     assert not list(tmp_path.glob("runs-*.jsonl"))
+
+
+def test_journaled_curves_are_exact():
+    float32_losses = np.float32([0.3, np.nan, np.inf, 2.5e-7]).astype(np.float64)
+    lbfgs_like = np.array([0.1, 1e-40, 1.0 / 3.0])  # float64 values float32 cannot hold
+    for curve, dtype in ((float32_losses, "float32"), (lbfgs_like, "float64")):
+        encoded = json.loads(json.dumps(encode_curve(curve)))
+        assert encoded["dtype"] == dtype
+        np.testing.assert_array_equal(decode_curve(encoded), curve)
 
 
 def test_lbfgs_curve_is_padded_after_convergence():
