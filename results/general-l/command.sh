@@ -7,7 +7,7 @@
 # 1,000 steps (results/general-nod/); a gate lets the tensor LSTM turn d down per variable.
 # Validated on 64 runs: each of the 32 tasks at 200 and at 1,000 steps.
 # Rerun to resume from the checkpoints.
-# Measured (2026-12-02, git 40a5c83's rule; stopped after 110 of 300 meta-steps, 1.0 h wall
+# Measured (2026-12-02, git f13b405; stopped after 110 of 300 meta-steps, 1.0 h wall
 # beside two other jobs, about 1 CPU-hour): validation 0.4989 at the start (general-v2),
 # 0.4998, 0.5022, 0.5072 and 0.5038 after 25, 50, 75 and 100 meta-steps (validation.txt):
 # never below the start, so nothing was exported. The gate did not help meta-training find
