@@ -1,7 +1,7 @@
 """An independent NumPy (float64) implementation of `HierarchicalLSTM`, variable by variable.
 
 Written from the equations in the rule's docstring (the direction gate applies when the
-meta-parameters hold `direction_gate_kernel`), with loops over
+meta-parameters hold `direction_gate_kernel`; `correction_gate_rms` as the rule's), with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
 State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
 `"horizon": float` (0 = unknown) for the rule with `horizon_features`.
@@ -23,7 +23,7 @@ def init_state(sizes, units, horizon=None):
     return state if horizon is None else dict(state, horizon=float(horizon))
 
 
-def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate):
+def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, correction_gate_rms=None):
     """One step: `(updates [n], new_state)`."""
     meta = {k: np.asarray(v, np.float64) for k, v in meta.items()}
     g = np.asarray(grads, np.float64)
@@ -57,6 +57,8 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate):
         gate = 1.0
         if "direction_gate_kernel" in meta:
             gate = 2 * _sigmoid(h_new[j] @ meta["direction_gate_kernel"] + meta["direction_gate_bias"])[0]
+        if correction_gate_rms is not None:
+            gate *= min(rms[1] / correction_gate_rms, 1.0)
         lr = base_learning_rate * math.exp(5 * math.tanh(head[0] / 5))
         for row in range(xs.shape[0]):
             inputs = np.concatenate([xs[row], head[1:]])

@@ -26,11 +26,14 @@ def tf_state(state, dtype):
 
 
 @pytest.mark.parametrize(
-    "horizon, gate", [(None, False), (0, False), (3, False), (40, False), (None, True), (7, True)]
+    "horizon, gate, rms_gate",
+    [(None, False, None), (0, False, None), (3, False, None), (40, False, None),
+     (None, True, None), (7, True, None), (None, False, 0.7), (None, True, 0.7)],
 )  # horizon None: without horizon features
-def test_matches_the_numpy_reference_over_several_steps(horizon, gate):
+def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate):
     rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
-                            horizon_features=horizon is not None, direction_gate=gate)
+                            horizon_features=horizon is not None, direction_gate=gate,
+                            correction_gate_rms=rms_gate)
     meta = random_meta(rule)
     meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
     state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5, horizon)
@@ -41,7 +44,7 @@ def test_matches_the_numpy_reference_over_several_steps(horizon, gate):
         grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
         updates, state = rule(meta_tf, tf.constant(grads, tf.float32), state)
         expected, expected_state = ref.hierarchical_rule(
-            meta, grads, expected_state, SIZES, 5, 0.01)
+            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate)
         np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
         assert np.abs(expected).max() > 1e-3
         moments = np.stack([expected_state[k] for k in ("m_fast", "m_slow", "v")], 1)
@@ -201,7 +204,7 @@ def test_meta_training_lowers_held_out_loss():
 
 
 @pytest.mark.parametrize("bad", [dict(tensor_units=0), dict(hidden_units=2.5),
-                                 dict(base_learning_rate=0.0)])
+                                 dict(base_learning_rate=0.0), dict(correction_gate_rms=0.0)])
 def test_bad_arguments(bad):
     with pytest.raises(ValueError):
         HierarchicalLSTM(**bad)
