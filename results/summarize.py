@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from keras_l2l import presets
-from keras_l2l.evaluation.evaluate import weights_sha256
+from keras_l2l.evaluation.evaluate import learned_rule, weights_sha256
 
 FIRST_ORDER = ("sgd", "momentum", "nag", "rmsprop", "adam")
 
@@ -17,9 +17,15 @@ def fmt(x):
 
 @functools.cache
 def versions():
-    """`{weights sha256: name}` of the shipped versioned presets (aliases left out)."""
-    return {weights_sha256(presets.load_preset(name)): name
-            for name in presets.builtin_names() if name not in presets.ALIASES}
+    """`{(weights sha256, rule config JSON): name}` of the shipped versioned presets (aliases
+    left out): two versions may share weights under different rule settings."""
+    return {_identity(weights_sha256(trained), learned_rule(trained)): name
+            for name in presets.builtin_names() if name not in presets.ALIASES
+            for trained in [presets.load_preset(name)]}
+
+
+def _identity(sha, rule):
+    return sha, json.dumps(rule, sort_keys=True)
 
 
 def preset_of(results):
@@ -29,7 +35,8 @@ def preset_of(results):
     name = words[words.index("--optimizer") + 1] if "--optimizer" in words else "?"
     name = results.get("learned_preset") or name
     if name in presets.ALIASES:
-        return versions().get(results.get("learned_weights_sha256"), name)
+        identity = _identity(results.get("learned_weights_sha256"), results.get("learned_rule"))
+        return versions().get(identity, name)
     return name
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 from keras_l2l import flat
 from keras_l2l.cli import main
 from keras_l2l.evaluation import suite
+from keras_l2l.evaluation.evaluate import weights_sha256
 from keras_l2l.problems import PROBLEMS, get_problem
 from keras_l2l.problems.suite_tasks import SUITE, TASKS, token_sequences
 from keras_l2l.rollout import loss_and_flat_grad, optimizee_step
@@ -67,8 +68,8 @@ def test_geometric_mean():
     assert math.isnan(suite.geometric_mean([0.5, math.nan]))
 
 
-def run_tiny(out, data_dir, seeds=2, **kwargs):
-    learned = TrainedRule.untrained(Adam(1e-3))
+def run_tiny(out, data_dir, seeds=2, learned=None, **kwargs):
+    learned = learned or TrainedRule.untrained(Adam(1e-3))
     return suite.run_suite(learned, out, [6], seeds, tasks=FAST, baselines=["adam"],
                            tuning_seeds=1, grid="coarse", data_dir=data_dir, verbose=0,
                            command="test", **kwargs)
@@ -106,6 +107,12 @@ def test_runner_writes_reports_and_summary_then_resumes(tmp_path, data_dir, monk
     # Other settings in the same directory are refused before anything runs.
     with pytest.raises(ValueError, match="other seeds"):
         run_tiny(tmp_path, data_dir, seeds=3)
+    # The same weights under other rule settings are another optimizer.
+    other_rule = TrainedRule.untrained(Adam(1e-3, beta_1=0.5))
+    assert weights_sha256(other_rule) == weights_sha256(
+        TrainedRule.untrained(Adam(1e-3)))
+    with pytest.raises(ValueError, match="other learned rule"):
+        run_tiny(tmp_path, data_dir, learned=other_rule)
 
 
 def _exit_message(argv, capsys):

@@ -84,7 +84,7 @@ def evaluate(
     if journal_dir is not None:
         identity = {"problem": problem.name, "steps": steps, "seeds": seeds, "tuning": tune,
                     "grid": list(grid), "baselines": list(baselines),
-                    "learned": weights_sha256(learned)}
+                    "learned": weights_sha256(learned), "learned rule": learned_rule(learned)}
         journal = RunJournal(journal_dir, identity)
     tuning_starts = runs.initial_params(problem, tune)
     tuned = {  # name: (learning rate, mean final loss per grid value)
@@ -196,7 +196,7 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
             "at_grid_edge": [n for n, (rate, _) in tuned.items() if rate in (grid[0], grid[-1])],
         },
         "skipped": skipped,
-        "learned_rule": {"class": type(learned.rule).__name__, "config": learned.rule.get_config()},
+        "learned_rule": learned_rule(learned),
         "learned_weights_sha256": weights_sha256(learned),
         "package_version": keras_l2l.__version__,
         "nulls": NULLS,
@@ -204,6 +204,12 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
     if learned.name is not None:
         results["learned_preset"] = learned.name
     return results
+
+
+def learned_rule(learned):
+    """`{"class", "config"}` of a `TrainedRule`'s rule: with `weights_sha256`, what names it
+    (one set of weights may serve several configurations, e.g. `correction_gate_rms`)."""
+    return {"class": type(learned.rule).__name__, "config": learned.rule.get_config()}
 
 
 def weights_sha256(learned):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_l2l.evaluation import stats, tuning
-from keras_l2l.evaluation.evaluate import evaluate, weights_sha256
+from keras_l2l.evaluation.evaluate import evaluate, learned_rule, weights_sha256
 from keras_l2l.evaluation.journal import remove_journals
 from keras_l2l.evaluation.report import write_report
 from keras_l2l.evaluation.suite_report import ABOVE, write_summary
@@ -96,6 +96,7 @@ def _settings(learned, seeds, baselines, tuning_seeds, grid):
         "tuning seeds": tuning.tuning_seeds(tuning_seeds),
         "grid": list(tuning.GRIDS[grid]),
         "learned weights": weights_sha256(learned),
+        "learned rule": json.loads(json.dumps(learned_rule(learned))),  # as results.json has it
     }
 
 
@@ -111,6 +112,7 @@ def _finished(directory, settings):
         "tuning seeds": results["tuning"]["seeds"],
         "grid": results["tuning"]["grid"],
         "learned weights": results.get("learned_weights_sha256"),
+        "learned rule": results.get("learned_rule"),
     }
     differ = [key for key in settings if found[key] != settings[key]]
     if differ:
