@@ -32,7 +32,7 @@ rule already reads: d reads the raw normalised gradient g / sqrt(v), which
 stays O(1) once a run is noise-dominated, so late in a long run it keeps
 adding steps of constant size where Adam's m / sqrt(v) has averaged the noise
 away (`general-v2` on the two-input model at 5,000 steps: mean |d| 0.024
-throughout, 10x tuned Adam's late |m / sqrt(v)|, loss spikes;
+throughout, 10x the late |m / sqrt(v)| of Adam at a tuned rate, loss spikes;
 results/general-nod/spikes_5000.md). While the momentum carries signal (RMS
 above C, most of a short run) the rule is unchanged.
 
