@@ -1,12 +1,14 @@
-"""Screen a learned rule against a finished held-out suite run without re-tuning its baselines:
-the candidate's runs only, on the suite's evaluation seeds, scored as `evaluate` scores them,
-against the tuned baselines' per-seed final losses stored in SUITE_DIR/TASK/STEPS/results.json.
+"""Screen a learned rule against finished evaluations without re-tuning their baselines:
+the candidate's runs only, on each evaluation's seeds and horizon, scored as `evaluate`
+scores them, against the tuned baselines' per-seed final losses in its results.json.
 
-    python results/candidate_vs_suite.py PRESET RULE_CONFIG SUITE_DIR STEPS[,STEPS] [TASK,...]
+    python results/candidate_vs_suite.py PRESET RULE_CONFIG RESULTS_DIR [RESULTS_DIR ...]
+    e.g. ... general-v2 '{"correction_gate_rms": 0.1}' results/suite-full-v2/*/1000
 
 PRESET a preset name or directory, RULE_CONFIG a JSON object of rule settings to change
-(`TrainedRule.reconfigured`, e.g. '{"correction_gate_rms": 0.1}'; '{}' for none).
-Markdown on stdout. A screen, not a report: the suite's own command reruns everything.
+(`TrainedRule.reconfigured`; '{}' for none), each RESULTS_DIR holds a results.json
+(`keras-l2l evaluate`, one task of a suite run). Markdown on stdout, geometric means per
+horizon. A screen, not a report: the evaluation's own command reruns everything.
 """
 
 import json
@@ -19,7 +21,6 @@ from keras_l2l import TrainedRule
 from keras_l2l.datasets import default_data_dir
 from keras_l2l.evaluation import runs, stats
 from keras_l2l.problems.registry import get_problem
-from keras_l2l.problems.suite_tasks import TASKS
 from keras_l2l.rollout import make_rollout
 
 
@@ -34,38 +35,31 @@ def candidate_finals(trained, problem, seeds, steps):
 
 
 def main():
-    preset, config, suite_dir = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3])
-    horizons = [int(h) for h in sys.argv[4].split(",")]
-    tasks = sys.argv[5].split(",") if len(sys.argv) > 5 else list(TASKS)
+    preset, config, directories = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
     trained = TrainedRule.from_preset(preset)
     trained = trained.reconfigured(**config) if config else trained
-    print(f"Candidate: {preset} with {config or 'no changes'}; baselines from {suite_dir}\n")
-    print("| task | steps | suite's learned | candidate | candidate / suite's learned "
+    print(f"Candidate: {preset} with {config or 'no changes'}\n")
+    print("| evaluation | steps | its learned | candidate | candidate / its learned "
           "| best tuned | candidate / best tuned [95% CI] |")
     print("|---|---|---|---|---|---|---|")
-    logs = {h: [] for h in horizons}
-    for task in tasks:
-        problem = None
-        for steps in horizons:
-            path = suite_dir / task / str(steps) / "results.json"
-            if not path.exists():
-                continue
-            results = json.loads(path.read_text())
-            problem = problem or get_problem(f"suite/{task}", default_data_dir())
-            finals = candidate_finals(trained, problem, results["seeds"], steps)
-            per_seed = {name: [np.inf if v is None else v for v in entry["final_loss"]["per_seed"]]
-                        for name, entry in results["optimizers"].items()}
-            best = results["ratio_to_best_baseline"]["baseline"]
-            ratio, lo, hi = stats.bootstrap_ratio(finals, per_seed[best])
-            logs[steps].append(np.log(ratio))
-            print(f"| {task} | {steps} | {np.mean(per_seed['learned']):.4g} | {np.mean(finals):.4g} "
-                  f"| {np.mean(finals) / np.mean(per_seed['learned']):.3f} | {np.mean(per_seed[best]):.4g} "
-                  f"({best}) | {ratio:.3f} [{lo:.3f}, {hi:.3f}] |",
-                  flush=True)
+    logs = {}
+    for directory in directories:
+        results = json.loads((Path(directory) / "results.json").read_text())
+        steps = results["steps"]
+        problem = get_problem(results["problem"], default_data_dir())
+        finals = candidate_finals(trained, problem, results["seeds"], steps)
+        per_seed = {name: [np.inf if v is None else v for v in entry["final_loss"]["per_seed"]]
+                    for name, entry in results["optimizers"].items()}
+        best = results["ratio_to_best_baseline"]["baseline"]
+        ratio, lo, hi = stats.bootstrap_ratio(finals, per_seed[best])
+        logs.setdefault(steps, []).append(np.log(ratio))
+        print(f"| {directory} | {steps} | {np.mean(per_seed['learned']):.4g} | {np.mean(finals):.4g} "
+              f"| {np.mean(finals) / np.mean(per_seed['learned']):.3f} | {np.mean(per_seed[best]):.4g} "
+              f"({best}) | {ratio:.3f} [{lo:.3f}, {hi:.3f}] |",
+              flush=True)
     for steps, values in logs.items():
-        if values:
-            print(f"\n{steps} steps: geometric mean of candidate / best tuned over {len(values)} "
-                  f"tasks {np.exp(np.mean(values)):.3f}")
+        print(f"\n{steps} steps: geometric mean of candidate / best tuned over {len(values)} "
+              f"evaluations {np.exp(np.mean(values)):.3f}")
 
 
 if __name__ == "__main__":
