@@ -1,13 +1,14 @@
 """Running a rule in chunks gives the unchunked step (to float32 rounding): the paper's
 coordinatewise LSTM (`mnist`), and `HierarchicalLSTM` (`general`), whose coordinates meet
-in per-variable sums that chunks straddle."""
+in per-variable sums that chunks straddle (and, with `correction_gate_rms`, gate the
+direction correction by them: `gated`, a C large enough to act from the first step)."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_l2l import LearnedOptimizer
+from keras_l2l import LearnedOptimizer, TrainedRule
 
 
 def _train(chunk_size, jit_compile=False, preset="mnist"):
@@ -16,6 +17,8 @@ def _train(chunk_size, jit_compile=False, preset="mnist"):
         [keras.Input((6,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(2)]
     )
     frozen = keras.Variable(np.ones((3,), np.float32), name="no_gradient")
+    if preset == "gated":
+        preset = TrainedRule.from_preset("general-v3").reconfigured(correction_gate_rms=10.0)
     optimizer = LearnedOptimizer.from_preset(preset, chunk_size=chunk_size)
     variables = model.trainable_variables + [frozen]
     rng = np.random.default_rng(0)
@@ -34,7 +37,7 @@ def _train(chunk_size, jit_compile=False, preset="mnist"):
     return [np.array(v.numpy()) for v in variables], state, int(optimizer.skipped_steps.numpy())
 
 
-@pytest.mark.parametrize("preset", ["mnist", "general"])
+@pytest.mark.parametrize("preset", ["mnist", "general", "gated"])
 @pytest.mark.parametrize("chunk_size", [1, 7, 16])
 def test_chunked_update_equals_one_call(chunk_size, preset):
     weights, state, skipped = _train(None, preset=preset)
