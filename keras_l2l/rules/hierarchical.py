@@ -224,17 +224,22 @@ class HierarchicalLSTM(UpdateRule):
         """`(updates, new per-coordinate state)` of `grads`' coordinates, given `variable_step`'s rows."""
         moments, features = prep.adam_features(grads, state["moments"], state["step"] + 1.0)
         head = backend_ops.gather_rows(rows, state["tensor_index"])  # each coordinate's variable
+        out = self.param_outputs(meta_params, features, head)
+        correction = out[:, 0] * head[:, -1] if self._gated else out[:, 0]
+        direction = ops.clip(features[:, 1] + correction, -STEP_CLIP, STEP_CLIP)
+        log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
+        return -self.base_learning_rate * direction * ops.exp(log_step), {"moments": moments}
+
+    def param_outputs(self, meta_params, features, head):
+        """The per-parameter MLP's `[n, 2]` outputs (d, s), ungated, from the coordinates'
+        normalised `features` and their variables' `head` rows."""
         context = head[:, 1 : 1 + self.context_units]
         hidden = ops.tanh(
             ops.matmul(ops.concatenate([features, context], axis=1),
                        meta_params["param_hidden_kernel"])
             + meta_params["param_hidden_bias"]
         )
-        out = ops.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
-        correction = out[:, 0] * head[:, -1] if self._gated else out[:, 0]
-        direction = ops.clip(features[:, 1] + correction, -STEP_CLIP, STEP_CLIP)
-        log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
-        return -self.base_learning_rate * direction * ops.exp(log_step), {"moments": moments}
+        return ops.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
 
     @property
     def _gated(self):

@@ -36,10 +36,7 @@ def trace(rule, meta, problem, steps, seed, learned):
         extra = [0.0, 0.0]
         if learned:
             rows, _ = rule.variable_step(meta, rule.coordinate_sums(meta, grads, state), state)
-            head = tf.gather(rows, state["tensor_index"])
-            hidden = tf.tanh(tf.concat([features, head[:, 1:]], 1) @ meta["param_hidden_kernel"]
-                             + meta["param_hidden_bias"])
-            d = (hidden @ meta["param_out_kernel"] + meta["param_out_bias"])[:, 0]
+            d = rule.param_outputs(meta, features, tf.gather(rows, state["tensor_index"]))[:, 0]
             lr = rule.base_learning_rate * tf.exp(rows[:, 0])
             extra = [tf.reduce_mean(tf.abs(d)), tf.reduce_mean(lr)]
         row = tf.stack([loss, tf.reduce_mean(tf.abs(features[:, 1])), *extra])
