@@ -25,6 +25,7 @@ from keras_l2l.rollout import make_rollout
 
 
 def candidate_finals(trained, problem, seeds, steps):
+    """Final losses of `trained` on `problem` from each seed, as `evaluate` scores its runs."""
     run, (final_loss, _) = make_rollout(trained.rule, problem), runs.compile_scores(problem)
     starts, meta = runs.initial_params(problem, seeds), trained.meta_tensors()
     finals = []

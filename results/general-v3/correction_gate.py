@@ -9,15 +9,17 @@ horizon, each C's ratio to as-trained, and the geometric mean of the ratios per 
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from keras_l2l import TrainedRule, flat
+from keras_l2l import TrainedRule
 from keras_l2l.cli import problem_names
 from keras_l2l.datasets import default_data_dir
 from keras_l2l.problems.registry import get_problem
-from keras_l2l.rollout import make_rollout
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from candidate_vs_suite import candidate_finals  # noqa: E402
 
 
 def main():
@@ -34,14 +36,8 @@ def main():
         problem = get_problem(name, default_data_dir())
         means = {h: [] for h in horizons}
         for _, trained in variants:
-            run = make_rollout(trained.rule, problem)
             for h in horizons:
-                finals = []
-                for seed in seeds:
-                    params = flat.flatten(problem.init_params(seed))
-                    _, final = run(trained.meta_tensors(), params, tf.constant(seed, tf.int64), tf.constant(h))
-                    finals.append(float(problem.eval_loss(flat.unflatten(final, problem.shapes()), seed)))
-                means[h].append(np.mean(finals))
+                means[h].append(np.mean(candidate_finals(trained, problem, list(seeds), h)))
         for h in horizons:
             m = np.array(means[h])
             logs[h].append(np.log(m[1:] / m[0]))

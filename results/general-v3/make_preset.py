@@ -38,8 +38,7 @@ def main():
                     "(general-v2 1.21x); at 5,000 steps 5.3x (general-v2 62x) on the two-input model "
                     "and 1.65x (2.23x) on the MNIST conv net (results/general-v3)",
     }
-    trained = TrainedRule(v2.reconfigured(correction_gate_rms=GATE).rule, v2.meta_params, provenance,
-                          name="general-v3")
+    trained = v2.reconfigured(correction_gate_rms=GATE).replace(provenance=provenance, name="general-v3")
     trained.save_to_preset(ROOT / "keras_l2l" / "presets" / "general-v3")
 
 
