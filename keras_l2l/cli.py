@@ -146,6 +146,10 @@ def _add_evaluate(commands):
     parser.add_argument("--grid", choices=sorted(GRIDS), default="full",
                         help="learning-rate grid: full = 2^-12..2^0 in steps of 2^0.5, "
                         "coarse = steps of 2^1, wide = 2^-12..2^12 in steps of 2^1")
+    parser.add_argument("--baselines-from", default=None, metavar="DIR",
+                        help="reuse the tuned baselines of an earlier evaluation with the same "
+                        "settings (its --out) instead of tuning and running them again; only "
+                        "the learned optimizer runs")
     _add_evaluation_flags(parser, steps_type=_horizons)
     parser.set_defaults(run=_evaluate, baselines=None, parser=parser)
 
@@ -161,6 +165,7 @@ def _evaluate(args, command):
         load_rule(args.optimizer), get_problem(args.problem, args.data_dir), args.steps[0],
         args.seeds, baselines=args.baselines or DEFAULT_BASELINES,
         tuning_seeds=args.tuning_seeds, grid=GRIDS[args.grid], journal_dir=args.out,
+        baselines_from=args.baselines_from,
     )
     out = write_report(results, args.out, command)
     remove_journals(out)
@@ -176,7 +181,7 @@ def _evaluate_suite(args, command):
     run_suite(
         load_rule(args.optimizer), args.out, args.steps, args.seeds, suite=args.suite,
         tasks=args.tasks, baselines=baselines, tuning_seeds=args.tuning_seeds, grid=args.grid,
-        data_dir=args.data_dir, command=command,
+        data_dir=args.data_dir, command=command, baselines_from=args.baselines_from,
     )
     print(f"Wrote {args.out}/summary.json, summary.md and suite.png.")
 

@@ -8,7 +8,8 @@ scores them, against the tuned baselines' per-seed final losses in its results.j
 PRESET a preset name or directory, RULE_CONFIG a JSON object of rule settings to change
 (`TrainedRule.reconfigured`; '{}' for none), each RESULTS_DIR holds a results.json
 (`keras-l2l evaluate`, one task of a suite run). Markdown on stdout, geometric means per
-horizon. A screen, not a report: the evaluation's own command reruns everything.
+horizon. A screen, not a report: for a preset, `keras-l2l evaluate --baselines-from`
+writes the full evaluation with the same reuse of tuned baselines.
 """
 
 import json
@@ -20,6 +21,7 @@ import numpy as np
 from keras_l2l import TrainedRule
 from keras_l2l.datasets import default_data_dir
 from keras_l2l.evaluation import runs, stats
+from keras_l2l.evaluation.evaluate import per_seed_finals
 from keras_l2l.problems.registry import get_problem
 from keras_l2l.rollout import make_rollout
 
@@ -49,8 +51,7 @@ def main():
         steps = results["steps"]
         problem = get_problem(results["problem"], default_data_dir())
         finals = candidate_finals(trained, problem, results["seeds"], steps)
-        per_seed = {name: [np.inf if v is None else v for v in entry["final_loss"]["per_seed"]]
-                    for name, entry in results["optimizers"].items()}
+        per_seed = {name: per_seed_finals(entry) for name, entry in results["optimizers"].items()}
         best = results["ratio_to_best_baseline"]["baseline"]
         ratio, lo, hi = stats.bootstrap_ratio(finals, per_seed[best])
         logs.setdefault(steps, []).append(np.log(ratio))

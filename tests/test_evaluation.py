@@ -15,6 +15,7 @@ from keras_l2l.evaluation import evaluate, load_rule, stats, t_interval, write_r
 from keras_l2l.evaluation import lbfgs, runs, tuning
 from keras_l2l.evaluation.evaluate import decode_curve, encode_curve
 from keras_l2l.evaluation.journal import RunJournal, remove_journals
+from keras_l2l.evaluation.report import json_safe
 from keras_l2l.problems import KerasProblem, Problem
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules import SGD, CoordinatewiseLSTM, UpdateRule, register_rule
@@ -293,6 +294,45 @@ def test_interrupted_evaluation_resumes_from_its_journal(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("runs-*.jsonl"))
 
 
+def test_reused_baselines_give_the_full_evaluation_with_learned_runs_only(tmp_path, monkeypatch):
+    """`baselines_from` another learned optimizer's results: only the learned seeds run, and
+    the results equal a full evaluation's (step times aside); other settings are refused."""
+    settings = dict(steps=5, seeds=3, baselines=["sgd", "adam"], tuning_seeds=2, verbose=0,
+                    grid=tuning.COARSE_GRID)
+    first = TrainedRule.untrained(CoordinatewiseLSTM(units=4, num_layers=1))
+    write_report(evaluate(first, Parabola(), **settings), tmp_path / "first")
+    second = TrainedRule.untrained(SGD(0.05))
+    expected = evaluate(second, Parabola(), **settings)
+    real_run_seed, counted = runs.run_seed, []
+
+    def run_seed(run, meta, params0, seed, steps):
+        counted.append(steps)
+        return real_run_seed(run, meta, params0, seed, steps)
+
+    monkeypatch.setattr(runs, "run_seed", run_seed)
+    reused = evaluate(second, Parabola(), baselines_from=tmp_path / "first", **settings)
+    assert counted == [1, 5, 5, 5]  # one tracing call, then the three learned seeds
+    source = reused.pop("baselines_from")
+    assert source["results"] == str(tmp_path / "first" / "results.json")
+    assert len(source["sha256"]) == 64
+    assert reused["ratio_to_best_baseline"]["mean"] != 1.0
+    for results in (expected, reused):
+        for entry in results["optimizers"].values():
+            entry.pop("seconds_per_step")
+    assert json.dumps(json_safe(reused), sort_keys=True) == json.dumps(
+        json_safe(expected), sort_keys=True)
+    with pytest.raises(ValueError, match=r"other seeds \[0, 1, 2\] \(this run: \[0, 1\]\)"):
+        evaluate(second, Parabola(), baselines_from=tmp_path / "first", **{**settings, "seeds": 2})
+    with pytest.raises(ValueError, match="other baselines"):
+        evaluate(second, Parabola(), baselines_from=tmp_path / "first",
+                 **{**settings, "baselines": ["adam"]})
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "results.json").write_text('{"problem": ')
+    for directory in ("broken", "missing"):
+        with pytest.raises(ValueError, match="Cannot reuse baselines from .*results.json"):
+            evaluate(second, Parabola(), baselines_from=tmp_path / directory, **settings)
+
+
 def test_journaled_curves_are_exact():
     float32_losses = np.float32([0.3, np.nan, np.inf, 2.5e-7]).astype(np.float64)
     lbfgs_like = np.array([0.1, 1e-40, 1.0 / 3.0])  # float64 values float32 cannot hold
@@ -466,6 +506,16 @@ def test_cli_evaluate_end_to_end(tmp_path):
     assert png.stat().st_size > 10_000
     with Image.open(png) as image:
         assert image.format == "PNG" and image.size[0] > 400
+
+    # Another optimizer against these tuned baselines (L-BFGS included), without rerunning them.
+    reuse = [*argv[:-1], str(tmp_path / "reused"), "--baselines-from", str(tmp_path)]
+    reuse[reuse.index("untrained")] = "quadratic"
+    main(reuse)
+    reused = json.loads((tmp_path / "reused" / "results.json").read_text())
+    assert reused["learned_preset"] == "quadratic"
+    assert {name: reused["optimizers"][name] for name in ("sgd", "adam", "lbfgs")} == {
+        name: optimizers[name] for name in ("sgd", "adam", "lbfgs")}
+    assert "- baselines reused from" in (tmp_path / "reused" / "report.md").read_text()
 
 
 def test_wide_grid_reaches_the_rates_of_tiny_gradients():

@@ -115,6 +115,25 @@ def test_runner_writes_reports_and_summary_then_resumes(tmp_path, data_dir, monk
         run_tiny(tmp_path, data_dir, learned=other_rule)
 
 
+def test_runner_reuses_another_runs_baselines(tmp_path, data_dir):
+    run_tiny(tmp_path / "first", data_dir)
+    second = TrainedRule.untrained(Adam(1e-2))
+    summary = run_tiny(tmp_path / "second", data_dir, learned=second,
+                       baselines_from=tmp_path / "first")
+    for task in FAST:
+        first, reused = (json.loads((tmp_path / run / task / "6" / "results.json").read_text())
+                         for run in ("first", "second"))
+        assert reused["optimizers"]["adam"] == first["optimizers"]["adam"]
+        assert reused["optimizers"]["learned"] != first["optimizers"]["learned"]
+        assert reused["baselines_from"]["command"] == "test"
+        row = summary["results"][task]["6"]
+        assert row["ratio_to_best"]["mean"] == pytest.approx(
+            np.mean(reused["optimizers"]["learned"]["final_loss"]["per_seed"])
+            / np.mean(first["optimizers"]["adam"]["final_loss"]["per_seed"]))
+    with pytest.raises(ValueError, match=f"no results for {FAST[0]}/6, {FAST[1]}/6"):
+        run_tiny(tmp_path / "third", data_dir, baselines_from=tmp_path / "missing")
+
+
 def _exit_message(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)

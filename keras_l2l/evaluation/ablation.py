@@ -24,9 +24,9 @@ import numpy as np
 from keras_l2l import presets
 from keras_l2l.evaluation import stats, tuning
 from keras_l2l.evaluation.ablation_report import markdown, plot
-from keras_l2l.evaluation.evaluate import evaluate, weights_sha256
+from keras_l2l.evaluation.evaluate import evaluate, per_seed_finals, weights_sha256
 from keras_l2l.evaluation.report import write_json
-from keras_l2l.evaluation.suite import finals, ratio
+from keras_l2l.evaluation.suite import ratio
 from keras_l2l.meta.export import meta_train_preset
 from keras_l2l.problems import get_problem
 from keras_l2l.rules import CoordinatewiseLSTM
@@ -193,7 +193,7 @@ def _problem_rows(found):
     adam = base["optimizers"].get("adam")
     rows = {}
     for variant, results in found.items():
-        training, learned = results["training"], finals(results["optimizers"]["learned"])
+        training, learned = results["training"], per_seed_finals(results["optimizers"]["learned"])
         shapes = CoordinatewiseLSTM(**results["learned_rule"]["config"])
         rows[variant] = {
             "factor": VARIANTS[variant][0],
@@ -201,8 +201,8 @@ def _problem_rows(found):
             "trainer": {k: v for k, v in training["ablation"].items()
                         if k in ("second_order", "meta_loss", "log_loss")},
             "final_loss": stats.summary(learned),
-            "ratio_to_base": ratio(learned, finals(base["optimizers"]["learned"])),
-            "ratio_to_adam": None if adam is None else ratio(learned, finals(adam)),
+            "ratio_to_base": ratio(learned, per_seed_finals(base["optimizers"]["learned"])),
+            "ratio_to_adam": None if adam is None else ratio(learned, per_seed_finals(adam)),
             "diverged_seeds": results["diverged_seeds"]["learned"],
             "meta_parameters": int(sum(np.prod(s) for s in shapes.meta_param_shapes().values())),
             "state_floats_per_coordinate": _state_floats(shapes),

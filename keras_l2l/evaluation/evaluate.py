@@ -7,6 +7,9 @@ run through the shared rollout (`keras_l2l.rollout.make_rollout`).
 
 import base64
 import hashlib
+import json
+import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -51,7 +54,7 @@ def load_rule(spec):
 
 def evaluate(
     learned, problem, steps, seeds, baselines=DEFAULT_BASELINES, tuning_seeds=3, verbose=1,
-    grid=tuning.LEARNING_RATE_GRID, journal_dir=None,
+    grid=tuning.LEARNING_RATE_GRID, journal_dir=None, baselines_from=None,
 ):
     """The results dict (the results.json contract) for `learned`, a `TrainedRule`.
 
@@ -66,12 +69,23 @@ def evaluate(
     progress bar over runs. With `journal_dir`, each finished run is recorded there
     (`RunJournal`) and a rerun of the same evaluation skips the runs recorded; delete
     the journal (`journal.remove_journals`) once the results are written.
+
+    `baselines_from` is the directory of an earlier evaluation's results.json with
+    the same problem, steps, seeds, tuning seeds, grid and baselines: its baselines
+    (tuned rates, runs, step times) are reused and only `learned` runs, so that
+    optimizers compared on one problem share one tuning (`load_baselines`).
     """
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     steps = int(steps)
     first_order, tune = _check_settings(baselines, seeds, tuning_seeds)
     skipped = _skipped(problem, baselines)
     use_lbfgs = "lbfgs" in baselines and "lbfgs" not in skipped
+    reused = None
+    if baselines_from is not None:
+        reused = load_baselines(baselines_from, {
+            "problem": problem.name, "steps": steps, "seeds": seeds, "tuning seeds": tune,
+            "grid": list(grid), "baselines": sorted(set(baselines))})
+        first_order, use_lbfgs = [], False
     runs_total = len(first_order) * len(grid) * len(tune)
     runs_total += (1 + len(first_order) + use_lbfgs) * len(seeds)
     progbar = keras.utils.Progbar(runs_total, verbose=verbose, unit_name="run")
@@ -100,7 +114,7 @@ def evaluate(
     if use_lbfgs:
         runners["lbfgs"] = _lbfgs_runner(problem, starts, steps)
     records = _run_seeds(runners, seeds, (final_loss, test_metric), on_run, journal)
-    return _results(learned, problem, steps, seeds, records, tuned, (tune, grid), skipped)
+    return _results(learned, problem, steps, seeds, records, tuned, (tune, grid), skipped, reused)
 
 
 def _check_settings(baselines, seeds, tuning_seeds):
@@ -174,26 +188,36 @@ def _run_seeds(runners, seeds, scores, on_run, journal=None):
     return records
 
 
-def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skipped):
-    """The results dict from the finished runs (see `evaluate`)."""
+def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skipped, reused):
+    """The results dict from the finished runs and the `reused` baselines (see `evaluate`)."""
     rates = {"learned": 1.0, **{name: rate for name, (rate, _) in tuned.items()}}
     tune, grid = tune_and_grid
+    entries = {name: record.entry(rates.get(name)) for name, record in records.items()}
+    diverged = {name: record.diverged_seeds() for name, record in records.items()}
+    tuning_losses = {name: means for name, (_, means) in tuned.items()}
+    if reused is not None:
+        names = [name for name in reused["optimizers"] if name != "learned"]
+        entries.update({name: reused["optimizers"][name] for name in names})
+        diverged.update({name: reused["diverged_seeds"][name] for name in names})
+        tuning_losses, skipped = reused["tuning"]["mean_final_loss"], reused["skipped"]
+    first_order = [name for name in entries if name in BASELINES]
     results = {
         "problem": problem.name,
         "steps": steps,
         "seeds": seeds,
         "eval_set": problem.eval_set,
-        "optimizers": {name: record.entry(rates.get(name)) for name, record in records.items()},
+        "optimizers": entries,
         "test_metric_name": problem.test_metric_name,
         "loss_label": problem.loss_label,
-        "ratio_to_best_baseline": _ratio(records, list(tuned)),
-        "diverged_seeds": {name: record.diverged_seeds() for name, record in records.items()},
+        "ratio_to_best_baseline": _ratio(entries, first_order),
+        "diverged_seeds": diverged,
         "tuning": {
             "seeds": tune,
             "grid": list(grid),
             "criterion": TUNING_CRITERION,
-            "mean_final_loss": {name: means for name, (_, means) in tuned.items()},
-            "at_grid_edge": [n for n, (rate, _) in tuned.items() if rate in (grid[0], grid[-1])],
+            "mean_final_loss": tuning_losses,
+            "at_grid_edge": [name for name in first_order
+                             if entries[name]["learning_rate"] in (grid[0], grid[-1])],
         },
         "skipped": skipped,
         "learned_rule": learned_rule(learned),
@@ -203,7 +227,36 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
     }
     if learned.name is not None:
         results["learned_preset"] = learned.name
+    if reused is not None:
+        results["baselines_from"] = reused["baselines_from"]
     return results
+
+
+def load_baselines(directory, wanted):
+    """The results dict in `directory`/results.json, checked against `wanted` (problem, steps,
+    seeds, tuning seeds, grid, baselines), with `"baselines_from"` naming the file and its
+    sha256; a ValueError naming what differs or why the file cannot be read."""
+    path = Path(directory) / "results.json"
+    try:
+        text = path.read_text()
+        source = json.loads(text)
+        found = {
+            "problem": source["problem"], "steps": source["steps"], "seeds": source["seeds"],
+            "tuning seeds": source["tuning"]["seeds"], "grid": source["tuning"]["grid"],
+            "baselines": sorted({*source["optimizers"], *source["skipped"]} - {"learned"}),
+        }
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"Cannot reuse baselines from {path}: {error!r}. Give the directory "
+                         "of a finished `keras-l2l evaluate` (it holds results.json).") from error
+    differ = [f"{key} {found[key]} (this run: {wanted[key]})"
+              for key in wanted if found[key] != wanted[key]]
+    if differ:
+        raise ValueError(f"Cannot reuse the baselines in {path}: it has other "
+                         f"{'; '.join(differ)}. Run with the same settings, or without "
+                         "--baselines-from to tune them again.")
+    source["baselines_from"] = {"results": str(path), "command": source.get("command"),
+                                "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    return source
 
 
 def learned_rule(learned):
@@ -277,10 +330,17 @@ def decode_curve(encoded):
     return np.frombuffer(data, np.dtype(encoded["dtype"])).astype(np.float64)
 
 
-def _ratio(records, first_order):
+def _ratio(entries, first_order):
     """Learned vs the best first-order baseline (see `RATIO_METHOD`), or None."""
     if not first_order:
         return None
-    best = min(first_order, key=lambda name: np.mean(records[name].finals))
-    ratio, lo, hi = stats.bootstrap_ratio(records["learned"].finals, records[best].finals)
+    best = min(first_order, key=lambda name: np.mean(per_seed_finals(entries[name])))
+    ratio, lo, hi = stats.bootstrap_ratio(per_seed_finals(entries["learned"]),
+                                          per_seed_finals(entries[best]))
     return {"baseline": best, "mean": ratio, "ci95": [lo, hi], "method": RATIO_METHOD}
+
+
+def per_seed_finals(entry):
+    """An optimizer entry's per-seed final losses; a null (diverged) in results.json is +inf."""
+    return np.array([math.inf if v is None else v for v in entry["final_loss"]["per_seed"]],
+                    np.float64)

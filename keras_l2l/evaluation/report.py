@@ -146,6 +146,11 @@ def _settings(results):
         lines.append(f"- verdict (vs `{results['demo']['baseline']}`): {results['demo']['method']}")
     if results.get("data_source"):
         lines.append(f"- data: {results['data_source']['description']}")
+    if results.get("baselines_from"):
+        source = results["baselines_from"]
+        lines.append(f"- baselines reused from `{source['results']}` (sha256 "
+                     f"{source['sha256'][:16]}): their tuning, runs and s/step come from that "
+                     f"evaluation, made by `{source['command']}`")
     return lines + [
         f"- problem: `{results['problem']}`; loss: {results.get('loss_label', 'loss')}",
         f"- evaluation set: {results['eval_set']}",

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from keras_l2l.evaluation import stats, tuning
-from keras_l2l.evaluation.evaluate import evaluate, learned_rule, weights_sha256
+from keras_l2l.evaluation.evaluate import (evaluate, learned_rule, per_seed_finals,
+                                          weights_sha256)
 from keras_l2l.evaluation.journal import remove_journals
 from keras_l2l.evaluation.report import write_report
 from keras_l2l.evaluation.suite_report import ABOVE, write_summary
@@ -35,7 +36,7 @@ MATCH_METHOD = (
 
 def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
               baselines=SUITE_BASELINES, tuning_seeds=3, grid="full", data_dir=None,
-              command=None, verbose=1):
+              command=None, verbose=1, baselines_from=None):
     """Evaluate `learned` (a `TrainedRule`) on each task at each horizon; returns the summary.
 
     `tasks` is a subset of the suite's task names (default: all); `grid` a name
@@ -43,6 +44,9 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
     checking that it was made with these settings (else ValueError: use
     another `out`); an interrupted pair resumes from its journal of finished
     runs (`RunJournal`). Writes OUT/summary.json, summary.md and suite.png.
+    With `baselines_from` (another suite run's OUT, same settings), each pair reuses
+    the tuned baselines of that run's pair (`evaluate`'s `baselines_from`) and only
+    `learned` runs; a ValueError lists the pairs it lacks.
     """
     tasks, horizons = check_settings(suite, tasks, horizons, baselines, grid)
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
@@ -50,6 +54,12 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
     out = Path(out)
     pending = [(task, steps) for task in tasks for steps in horizons  # checks all first
                if not _finished(out / task / str(steps), settings)]
+    if baselines_from is not None:
+        missing = [f"{task}/{steps}" for task, steps in pending
+                   if not (Path(baselines_from) / task / str(steps) / "results.json").is_file()]
+        if missing:
+            raise ValueError(f"{baselines_from} has no results for {', '.join(missing)}; "
+                             "finish those there first, or leave them out (--tasks, --steps).")
     problem = None
     for number, (task, steps) in enumerate(pending, 1):
         print(f"[{number}/{len(pending)}] {task}, {steps} steps", flush=True)
@@ -57,7 +67,8 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
             problem = get_problem(f"suite/{task}", data_dir)
         results = evaluate(learned, problem, steps, seeds, baselines, tuning_seeds,
                            verbose=verbose, grid=tuning.GRIDS[grid],
-                           journal_dir=out / task / str(steps))
+                           journal_dir=out / task / str(steps), baselines_from=None
+                           if baselines_from is None else Path(baselines_from) / task / str(steps))
         write_report(results, out / task / str(steps), command)
         remove_journals(out / task / str(steps))
     summary = summarize(out, suite, tasks, horizons, grid)
@@ -166,15 +177,15 @@ GEOMEAN_METHOD = (
 def task_row(results):
     """One task at one horizon: ratios with CIs, steps to match, divergence, timings."""
     optimizers = results["optimizers"]
-    learned = finals(optimizers["learned"])
+    learned = per_seed_finals(optimizers["learned"])
     best = (results.get("ratio_to_best_baseline") or {}).get("baseline")
     adam = optimizers.get("adam")
     return {
         "learned_final_loss": _mean(learned),
         "best_baseline": best,
-        "best_baseline_final_loss": _mean(finals(optimizers[best])),
-        "ratio_to_best": ratio(learned, finals(optimizers[best])),
-        "ratio_to_adam": None if adam is None else ratio(learned, finals(adam)),
+        "best_baseline_final_loss": _mean(per_seed_finals(optimizers[best])),
+        "ratio_to_best": ratio(learned, per_seed_finals(optimizers[best])),
+        "ratio_to_adam": None if adam is None else ratio(learned, per_seed_finals(adam)),
         "adam_steps_to_match": None if adam is None else steps_to_match(
             optimizers["learned"]["curve"]["mean"], adam["curve"]["mean"]),
         "diverged_seeds": results["diverged_seeds"],
@@ -184,11 +195,6 @@ def task_row(results):
         "seconds_per_step": {name: entry["seconds_per_step"]
                              for name, entry in optimizers.items()},
     }
-
-
-def finals(entry):
-    """Per-seed final losses; a null (diverged) in results.json is +inf."""
-    return np.array([math.inf if v is None else v for v in entry["final_loss"]["per_seed"]])
 
 
 def _mean(values):
