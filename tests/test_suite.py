@@ -130,6 +130,9 @@ def test_runner_reuses_another_runs_baselines(tmp_path, data_dir):
         assert row["ratio_to_best"]["mean"] == pytest.approx(
             np.mean(reused["optimizers"]["learned"]["final_loss"]["per_seed"])
             / np.mean(first["optimizers"]["adam"]["final_loss"]["per_seed"]))
+    assert summary["baselines_reused_from"] == ["test"]
+    assert "- baselines reused (tuning, runs and step times) from the evaluations of `test`" in (
+        tmp_path / "second" / "summary.md").read_text()
     with pytest.raises(ValueError, match=f"no results for {FAST[0]}/6, {FAST[1]}/6"):
         run_tiny(tmp_path / "third", data_dir, baselines_from=tmp_path / "missing")
 

@@ -139,10 +139,13 @@ def summarize(out, suite, tasks, horizons, grid):
     """The summary dict from OUT/<task>/<steps>/results.json (the summary.json contract)."""
     out = Path(out)
     rows = {task: {} for task in tasks}
+    reused = set()  # commands of the evaluations whose tuned baselines were reused
     for task in tasks:
         for steps in horizons:
-            path = out / task / str(steps) / "results.json"
-            rows[task][str(steps)] = task_row(json.loads(path.read_text()))
+            results = json.loads((out / task / str(steps) / "results.json").read_text())
+            rows[task][str(steps)] = task_row(results)
+            if results.get("baselines_from"):
+                reused.add(str(results["baselines_from"]["command"]))
     first = json.loads((out / tasks[0] / str(horizons[0]) / "results.json").read_text())
     return {
         "suite": suite,
@@ -159,6 +162,7 @@ def summarize(out, suite, tasks, horizons, grid):
                         for h in horizons},
         "methods": {"ratio": RATIO_SUMMARY, "adam_steps_to_match": MATCH_METHOD,
                     "geometric_mean": GEOMEAN_METHOD},
+        "baselines_reused_from": sorted(reused),
     }
 
 

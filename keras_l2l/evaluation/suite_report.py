@@ -57,6 +57,8 @@ def markdown(summary):
     lines += [f"- `{task}`: {text}" for task, text in summary["tasks"].items()]
     lines += ["", "## Methods", ""]
     lines += [f"- {key.replace('_', ' ')}: {text}" for key, text in summary["methods"].items()]
+    lines += [f"- baselines reused (tuning, runs and step times) from the evaluations of "
+              f"`{command}`" for command in summary.get("baselines_reused_from", [])]
     lines += [f"- learned rule: `{learned['rule']}`; weights sha256 {learned['weights_sha256']}",
               "", "## Command", "", "```", str(summary.get("command")), "```", ""]
     return "\n".join(lines)
