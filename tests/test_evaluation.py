@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import keras
 import numpy as np
@@ -333,6 +334,16 @@ def test_reused_baselines_give_the_full_evaluation_with_learned_runs_only(tmp_pa
             evaluate(second, Parabola(), baselines_from=tmp_path / directory, **settings)
 
 
+def test_thread_settings_fall_back_to_the_environment(monkeypatch):
+    """TF reports 0 for counts set only through its environment variables, which the
+    suite's parallel jobs use; results record those."""
+    assert tf.config.threading.get_intra_op_parallelism_threads() == 0
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    assert runs.thread_settings() == {"intra_op": 3, "inter_op": 0,
+                                      "cpu_count": os.cpu_count()}
+
+
 def test_journaled_curves_are_exact():
     float32_losses = np.float32([0.3, np.nan, np.inf, 2.5e-7]).astype(np.float64)
     lbfgs_like = np.array([0.1, 1e-40, 1.0 / 3.0])  # float64 values float32 cannot hold
@@ -450,6 +461,7 @@ def _check_results(results):
     assert isinstance(results["problem"], str) and isinstance(results["eval_set"], str)
     steps, seeds = results["steps"], results["seeds"]
     assert isinstance(steps, int) and all(isinstance(s, int) for s in seeds)
+    assert results["threads"] == runs.thread_settings()
     for name, entry in results["optimizers"].items():
         assert set(entry) == {
             "learning_rate", "final_loss", "test_metric", "curve", "seconds_per_step"

@@ -223,6 +223,7 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
         "learned_rule": learned_rule(learned),
         "learned_weights_sha256": weights_sha256(learned),
         "package_version": keras_l2l.__version__,
+        "threads": runs.thread_settings(),
         "nulls": NULLS,
     }
     if learned.name is not None:
@@ -255,7 +256,8 @@ def load_baselines(directory, wanted):
                          f"{'; '.join(differ)}. Run with the same settings, or without "
                          "--baselines-from to tune them again.")
     source["baselines_from"] = {"results": str(path), "command": source.get("command"),
-                                "sha256": hashlib.sha256(text.encode()).hexdigest()}
+                                "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                                "threads": source.get("threads")}
     return source
 
 

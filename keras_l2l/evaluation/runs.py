@@ -4,6 +4,7 @@ Seeds, horizons and learning rates go in as tensors, so each compiled
 function traces once per (rule, problem), however many runs it serves.
 """
 
+import os
 import time
 
 import numpy as np
@@ -60,3 +61,19 @@ def finite_or_inf(value):
     """A diverged run (NaN or inf) scores +inf, so it never wins a comparison."""
     value = float(value)
     return value if np.isfinite(value) else np.inf
+
+
+def thread_settings():
+    """`{"intra_op", "inter_op", "cpu_count"}`: TF's CPU thread counts (0: its default, about
+    one per core) from `tf.config.threading` or else $TF_NUM_INTRAOP_THREADS /
+    $TF_NUM_INTEROP_THREADS. They set the float summation order, so a rerun with other
+    counts differs in the last digits, and by percents where a run is chaotic (Adam at an
+    aggressive tuned rate: up to 13% per seed on the demo's MNIST MLP)."""
+    threading = tf.config.threading
+    return {
+        "intra_op": threading.get_intra_op_parallelism_threads()
+        or int(os.environ.get("TF_NUM_INTRAOP_THREADS", 0)),
+        "inter_op": threading.get_inter_op_parallelism_threads()
+        or int(os.environ.get("TF_NUM_INTEROP_THREADS", 0)),
+        "cpu_count": os.cpu_count(),
+    }
