@@ -24,11 +24,13 @@ presets() {
     --out runs/presets/mnist-long --description 'Long horizons: curriculum 200-500-1000 from the mnist preset on sigmoid and ReLU MLPs, log meta-loss, clipped meta-gradients'
   mkdir -p keras_l2l/presets/mnist-long && cp runs/presets/mnist-long/* keras_l2l/presets/mnist-long/
   # general-v1 (HierarchicalLSTM, issue 11, the first `general`): checkpoints and CPU time in
-  # results/general/. general-v2 (run G, `general` since 2026-12-02) continues it.
+  # results/general/. general-v2 (run G, `general` 2026-12-02 to 12-06) continues it;
+  # general-v3 (`general` since 2026-12-06) is its weights with the correction gate.
   bash results/general/command.sh
   mkdir -p keras_l2l/presets/general-v1 && cp results/general/preset/* keras_l2l/presets/general-v1/
   bash results/general-g/command.sh
   cp results/general-g/preset/{config.json,weights.npz} keras_l2l/presets/general-v2/
+  python results/general-v3/make_preset.py
   # mnist-hierarchical (issue 11, the paper's 100-step claim): two stages, each evaluated.
   bash results/mnist100-h/command.sh && bash results/mnist100-h/command2.sh
   cp results/mnist100-h/preset2/{config.json,weights.npz} keras_l2l/presets/mnist-hierarchical/
@@ -53,13 +55,18 @@ evaluate() {
   bash results/general/evaluate.sh
   bash results/suite/command.sh
   HORIZONS=200,1000 bash results/suite-full/command.sh
-  # general-v2 = general: held-out suite (5 seeds, then the issue's settings), MNIST at
-  # 10,000 steps, the layer zoo and the main job on full MNIST and on the embedded subset.
+  # general-v2: held-out suite (5 seeds, then the issue's settings; its tuned baselines
+  # serve general-v3's runs below), MNIST at 10,000 steps and the layer zoo.
   bash results/evaluate_candidate.sh results/general-g && bash results/general-g/evaluate_1000.sh
   OPTIMIZER=general-v2 OUT=results/suite-full-v2 HORIZONS=200,1000 bash results/suite-full/command.sh
   bash results/general-g/evaluate_mnist_10000.sh
   keras-l2l evaluate --optimizer general-v2 --problem mnist --steps 100 --seeds 20 --out results/general-v2-mnist-100
   python benchmarks/layer_zoo.py --preset general-v2 --out results/general-g/layer_zoo
+  # general-v3 = general: the suite and MNIST against general-v2's tuned runs, the layer
+  # zoo, and the main job on full MNIST and on the embedded subset.
+  bash results/suite-full-v3/command.sh
+  bash results/general-v3/evaluate_mnist.sh
+  python benchmarks/layer_zoo.py --preset general-v3 --out results/general-v3/layer_zoo
   keras-l2l demo --data-dir "$KERAS_L2L_DATA_DIR" --out results/demo-mnist-1000
   keras-l2l demo --data-dir embedded --out results/demo-embedded-1000
   bash results/cifar10/evaluate.sh
