@@ -386,7 +386,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
 
         (On JAX, `fit` compiles the whole step, rule included, with XLA already.)
         """
-        if not backend_ops.is_tensorflow() or not getattr(self.rule, "xla_in_keras", False):
+        if not backend_ops.is_tensorflow() or not getattr(self.rule, "compile_with_xla", False):
             return self.rule
         if _tf_in_xla_context():
             return self.rule
@@ -754,10 +754,10 @@ def _tf_chunked_rule(optimizer, flat_grads, masks, learning_rate):
 
 
 def _tf_compiled(rule, *functions):
-    """`functions` compiled with XLA if the rule asks for that (`xla_in_keras`), else as they are."""
+    """`functions` compiled with XLA if the rule asks for that (`compile_with_xla`), else as they are."""
     import tensorflow as tf
 
-    if not rule.xla_in_keras:
+    if not rule.compile_with_xla:
         return functions
     return tuple(tf.function(f, jit_compile=True) for f in functions)
 

@@ -45,9 +45,12 @@ def make_rollout(rule, problem):
     `seed`, `steps` and `meta_params` are tensors, so one trace serves every
     seed, horizon and learning rate. A rule that reads the run's length is
     told `steps` (`UpdateRule.with_horizon`). `params` is the flat initial parameter
-    vector, `flat.flatten(problem.init_params(seed))`.
+    vector, `flat.flatten(problem.init_params(seed))`. A rule with `compile_with_xla`
+    is stepped by an XLA-compiled call.
     """
     shapes = problem.shapes()
+    if rule.compile_with_xla:
+        rule = _XlaCompiled(rule)
 
     @tf.function
     def run(meta_params, params, seed, steps):
@@ -66,3 +69,16 @@ def make_rollout(rule, problem):
         return losses.stack(), params
 
     return run
+
+
+class _XlaCompiled:
+    """`rule` with its call compiled by XLA, its other attributes as they are."""
+
+    def __init__(self, rule):
+        self._rule, self._call = rule, tf.function(rule, jit_compile=True)
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
+
+    def __call__(self, *args):
+        return self._call(*args)

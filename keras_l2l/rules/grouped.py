@@ -96,7 +96,7 @@ class GroupedRule(UpdateRule):
         self.assignment = assignment
         rules = self.groups.values()
         self.needs_params = any(rule.needs_params for rule in rules)
-        self.xla_in_keras = any(getattr(rule, "xla_in_keras", False) for rule in rules)
+        self.compile_with_xla = any(getattr(rule, "compile_with_xla", False) for rule in rules)
 
     def get_config(self):
         return {

@@ -75,7 +75,7 @@ class HierarchicalLSTM(UpdateRule):
     and, with `horizon_features`, the run's length (0 = unknown).
     """
 
-    xla_in_keras = True  # a fit step on the MNIST MLP takes about half the time
+    compile_with_xla = True  # a fit step on the MNIST MLP takes about half the time
 
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
                  base_learning_rate=1e-3, horizon_features=False, direction_gate=False,

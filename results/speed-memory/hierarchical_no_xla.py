@@ -5,7 +5,7 @@
 Each figure in a fresh process (peak RSS never goes down): the peak above the state
 of one update, as `benchmarks/memory.py` measures it, and the median of 10 compiled
 updates after 2 warm-ups, at 1M and 10M parameters. "without XLA" sets
-`xla_in_keras = False` on the optimizer's rule, so the chunk loop runs as a plain graph.
+`compile_with_xla = False` on the optimizer's rule, so the chunk loop runs as a plain graph.
 """
 
 import json
@@ -22,7 +22,7 @@ def optimizer(xla):
     from keras_l2l import LearnedOptimizer
 
     opt = LearnedOptimizer(preset="general")
-    opt.rule.xla_in_keras = xla
+    opt.rule.compile_with_xla = xla
     return opt
 
 
