@@ -243,8 +243,8 @@ def test_correction_gate_is_off_while_the_momentum_carries_signal_and_saves(tmp_
 
 
 def test_rollout_steps_the_rule_through_xla_with_the_graph_modes_numbers(monkeypatch):
-    """`make_rollout` compiles a `compile_with_xla` rule's call (3-4x faster on the suite's
-    residual MLP) and gives the uncompiled rollout's losses to float32 rounding."""
+    """`make_rollout` compiles a `compile_with_xla` rule's call (2.5-2.9x faster on the
+    suite's larger models) and gives the uncompiled rollout's losses to float32 rounding."""
     from keras_l2l import rollout
 
     trained = TrainedRule.from_preset("general-v3")

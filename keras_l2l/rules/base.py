@@ -51,8 +51,8 @@ class UpdateRule:
     #: Whether the rule call is compiled with XLA where the loop around it is
     #: not: `LearnedOptimizer` in an uncompiled training step, and
     #: `make_rollout`'s evaluation loops. Worth it for rules made of many small
-    #: elementwise ops, which XLA fuses (`benchmarks/`; `HierarchicalLSTM` on
-    #: the suite's residual MLP: 29-41 ms per rollout step -> 10-11 ms).
+    #: elementwise ops, which XLA fuses (`benchmarks/`,
+    #: results/speed-memory/rollout_xla.md).
     compile_with_xla = False
 
     def init_meta_params(self, seed=0):
