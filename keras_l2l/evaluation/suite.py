@@ -54,9 +54,10 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
     out = Path(out)
     pending = [(task, steps) for task in tasks for steps in horizons  # checks all first
                if not _finished(out / task / str(steps), settings)]
-    if baselines_from is not None:
+    source = None if baselines_from is None else Path(baselines_from)
+    if source is not None:
         missing = [f"{task}/{steps}" for task, steps in pending
-                   if not (Path(baselines_from) / task / str(steps) / "results.json").is_file()]
+                   if not (source / task / str(steps) / "results.json").is_file()]
         if missing:
             raise ValueError(f"{baselines_from} has no results for {', '.join(missing)}; "
                              "finish those there first, or leave them out (--tasks, --steps).")
@@ -67,8 +68,8 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
             problem = get_problem(f"suite/{task}", data_dir)
         results = evaluate(learned, problem, steps, seeds, baselines, tuning_seeds,
                            verbose=verbose, grid=tuning.GRIDS[grid],
-                           journal_dir=out / task / str(steps), baselines_from=None
-                           if baselines_from is None else Path(baselines_from) / task / str(steps))
+                           journal_dir=out / task / str(steps),
+                           baselines_from=source and source / task / str(steps))
         write_report(results, out / task / str(steps), command)
         remove_journals(out / task / str(steps))
     summary = summarize(out, suite, tasks, horizons, grid)
