@@ -365,7 +365,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             and (self.rule.coordinatewise or self.rule.sums_per_variable)
             and not self.rule.needs_params
             and flat_grads.shape[0] > self.chunk_size
-            and not _tf_in_xla_context()
+            and not backend_ops.in_xla_context()
         )
 
     def _run_rule(self, flat_grads, masks, learning_rate):
@@ -376,6 +376,7 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         if self.rule.needs_params:  # e.g. decoupled weight decay
             extra = (flat.flatten([v.value for v in self._trainable_variables]),)
         updates, new_state = self._rule_function()(meta_params, flat_grads, state, *extra)
+        new_state = {**state, **new_state}  # a compiled rule returns only what it changed
         updates = updates * ops.cast(learning_rate, "float32")
         if masks["coordinate"] is not None:  # variables without a gradient stay put
             updates = ops.where(masks["coordinate"], updates, 0.0)
@@ -388,12 +389,14 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
         """
         if not backend_ops.is_tensorflow() or not getattr(self.rule, "compile_with_xla", False):
             return self.rule
-        if _tf_in_xla_context():
+        if backend_ops.in_xla_context():
             return self.rule
         if getattr(self, "_compiled_rule", (None,))[0] is not self.rule:
             import tensorflow as tf
 
-            self._compiled_rule = (self.rule, tf.function(self.rule, jit_compile=True))
+            self._compiled_rule = (
+                self.rule, tf.function(_changed_state_only(self.rule), jit_compile=True)
+            )
         return self._compiled_rule[1]
 
     @property
@@ -622,6 +625,18 @@ def _tf_update_on_every_replica(optimizer, given, learning_rate):
     )
 
 
+def _changed_state_only(rule):
+    """`rule` returning only the state entries it changed: an entry passed through a
+    compiled call comes back as a copy, which `_write_state` would write back (the
+    per-coordinate variable index of `HierarchicalLSTM`, every step)."""
+
+    def call(meta_params, grads, state, *extra):
+        updates, new_state = rule(meta_params, grads, state, *extra)
+        return updates, {k: v for k, v in new_state.items() if v is not state.get(k)}
+
+    return call
+
+
 def _tf_cond(finite, update):
     """`update()` if `finite` (a scalar bool tensor), in a graph as in eager mode."""
     import tensorflow as tf
@@ -637,7 +652,7 @@ def _tf_checked_finite(optimizer, given):
     """Gradients wrapped in `check_numerics`, so in a graph the check runs before any write."""
     import tensorflow as tf
 
-    if _tf_in_xla_context():
+    if backend_ops.in_xla_context():
         raise ValueError(
             "LearnedOptimizer(nan_policy='raise') cannot stop an XLA-compiled "
             "step: XLA drops tf.debugging.check_numerics, so a non-finite "
@@ -760,15 +775,3 @@ def _tf_compiled(rule, *functions):
     if not rule.compile_with_xla:
         return functions
     return tuple(tf.function(f, jit_compile=True) for f in functions)
-
-
-def _tf_in_xla_context():
-    """Whether ops are being traced into an XLA cluster (`jit_compile=True`)."""
-    import tensorflow as tf
-
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # pragma: no cover - private module moved
-        return False
-    graph = tf.compat.v1.get_default_graph()
-    return bool(control_flow_util.GraphOrParentsInXlaContext(graph))

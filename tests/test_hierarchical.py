@@ -26,11 +26,13 @@ def tf_state(state, dtype):
 
 
 @pytest.mark.parametrize(
-    "horizon, gate, rms_gate",
-    [(None, False, None), (0, False, None), (3, False, None), (40, False, None),
-     (None, True, None), (7, True, None), (None, False, 0.7), (None, True, 0.7)],
-)  # horizon None: without horizon features
-def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate):
+    "horizon, gate, rms_gate, jit",
+    [(None, False, None, False), (0, False, None, False), (3, False, None, False),
+     (40, False, None, False), (None, True, None, False), (7, True, None, False),
+     (None, False, 0.7, False), (None, True, 0.7, False), (None, False, None, True),
+     (7, True, 0.7, True)],
+)  # horizon None: without horizon features; jit: the call XLA-compiled, as Keras runs it
+def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate, jit):
     rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
                             horizon_features=horizon is not None, direction_gate=gate,
                             correction_gate_rms=rms_gate)
@@ -40,9 +42,10 @@ def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate)
     if horizon is not None:
         state = rule.with_horizon(state, horizon)
     rng = np.random.default_rng(1)
+    call = tf.function(rule, jit_compile=True) if jit else rule
     for step in range(4):
         grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
-        updates, state = rule(meta_tf, tf.constant(grads, tf.float32), state)
+        updates, state = call(meta_tf, tf.constant(grads, tf.float32), state)
         expected, expected_state = ref.hierarchical_rule(
             meta, grads, expected_state, SIZES, 5, 0.01, rms_gate)
         np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
@@ -124,6 +127,29 @@ def test_untrained_rule_takes_adams_steps_in_keras():
     assert moved > 0
     for learned, adam in zip(*weights):
         np.testing.assert_allclose(learned, adam, rtol=1e-4, atol=1e-5)
+
+
+def test_narrow_matmul_in_xla_has_the_matmuls_values_and_gradients():
+    """The broadcast-and-sum product used inside XLA clusters (`backend_ops.narrow_matmul`)."""
+    from keras_l2l.rules import backend_ops
+
+    rng = np.random.default_rng(4)
+    x, kernel = (tf.constant(rng.normal(size=s), tf.float32) for s in ([50, 7], [7, 8]))
+
+    def value_and_grads(product):
+        with tf.GradientTape() as tape:
+            tape.watch([x, kernel])
+            y = product(x, kernel)
+            loss = tf.reduce_sum(tf.sin(y))
+        return [y, *tape.gradient(loss, [x, kernel])]
+
+    traced = []
+    spy = lambda a, b: traced.append(backend_ops.in_xla_context()) or backend_ops.narrow_matmul(a, b)
+    got = tf.function(lambda: value_and_grads(spy), jit_compile=True)()
+    want = value_and_grads(tf.matmul)
+    assert traced == [True]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_second_order_meta_gradient_matches_finite_differences():
@@ -215,6 +241,20 @@ def test_flat_layout_matches_the_variables():
     shapes = [(2, 3), (3,), (), (0, 4)]
     index = HierarchicalLSTM().initial_state(flat.sizes_of(shapes))["tensor_index"].numpy()
     np.testing.assert_array_equal(index, [0] * 6 + [1] * 3 + [2])
+
+
+def test_keras_step_writes_only_the_state_the_compiled_rule_changed(monkeypatch):
+    """The XLA-compiled call hands back copies of what it passes through; the layout
+    constants (`tensor_index`, `tensor_size`) are not written back every step."""
+    variables = [keras.Variable(np.ones((3, 2), "float32")), keras.Variable(np.ones(4, "float32"))]
+    optimizer = LearnedOptimizer(rule=HierarchicalLSTM())
+    optimizer.build(variables)
+    written = []
+    for key, variable in optimizer._state_variables.items():
+        monkeypatch.setattr(variable, "assign", lambda value, key=key: written.append(key))
+    optimizer.apply([tf.ones((3, 2)), tf.ones(4)], variables)
+    assert sorted(written) == ["moments", "step", "tensor_c", "tensor_h"]
+    assert float(variables[0][0, 0]) < 1.0  # the step itself happened
 
 
 def test_correction_gate_is_off_while_the_momentum_carries_signal_and_saves(tmp_path):

@@ -235,11 +235,12 @@ class HierarchicalLSTM(UpdateRule):
         normalised `features` and their variables' `head` rows."""
         context = head[:, 1 : 1 + self.context_units]
         hidden = ops.tanh(
-            ops.matmul(ops.concatenate([features, context], axis=1),
-                       meta_params["param_hidden_kernel"])
+            backend_ops.narrow_matmul(ops.concatenate([features, context], axis=1),
+                                      meta_params["param_hidden_kernel"])
             + meta_params["param_hidden_bias"]
         )
-        return ops.matmul(hidden, meta_params["param_out_kernel"]) + meta_params["param_out_bias"]
+        out = backend_ops.narrow_matmul(hidden, meta_params["param_out_kernel"])
+        return out + meta_params["param_out_bias"]
 
     @property
     def _gated(self):
