@@ -3,6 +3,9 @@
 # horizon_features, so the per-tensor LSTM also reads the fraction of the run done (t / 100)
 # and can learn a schedule for this fixed length; the new inputs start at zero weight, so
 # the rule starts exactly as stage 2's. Same recipe as stage 2 otherwise. Rerun to resume.
+# Measured (2026-12-06, stopped at run 950 of 1,500): validation never beat the start
+# (stage 2's 0.3264): 0.333 at run 100, then 0.35-0.38, 0.339 at 900; as stage 3 (lower
+# meta-lr), nothing of this stage was kept (no checkpoints, preset or evaluation committed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 keras-l2l meta-train --init-from results/mnist100-h/preset2 --rule-config '{"horizon_features": true}' \
