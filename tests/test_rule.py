@@ -158,11 +158,13 @@ def test_rule_matches_reference_over_steps(kind, units, num_layers, p, output_sc
     assert np.abs(np_state["lstm0_c"]).max() > 1e-2
 
 
-def test_rule_matches_reference_with_default_init():
+@pytest.mark.parametrize("jit", [False, True])  # the gates one product each / one product split
+def test_rule_matches_reference_with_default_init(jit):
     rule = CoordinatewiseLSTM(units=6, num_layers=2)
     meta = {k: v.numpy() for k, v in rule.init_meta_params(seed=3).items()}
     grads = mixed_grads(np.random.default_rng(3), 20)
-    upd, _ = rule(to_tf(meta), tf.constant(grads), rule.init_state(20))
+    call = tf.function(rule, jit_compile=True) if jit else rule
+    upd, _ = call(to_tf(meta), tf.constant(grads), rule.init_state(20))
     ref_upd, _ = ref.lstm_rule(meta, grads, ref.init_state(20, 6, 2), 6, 2)
     np.testing.assert_allclose(upd.numpy(), ref_upd, atol=ATOL)
 

@@ -9,7 +9,7 @@ from keras import ops
 from keras_l2l import preprocessing as prep
 from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
-from keras_l2l.rules.lstm import gate_scale, init_lstm_meta_params
+from keras_l2l.rules.lstm import init_lstm_meta_params, lstm_cell
 from keras_l2l.rules.registry import register_rule
 
 
@@ -98,10 +98,7 @@ class _GACNetwork(UpdateRule):
         units, local = self.units, self.local_units
         for i in range(self.num_layers):
             h, hg, c = state[f"lstm{i}_h"], state[f"lstm{i}_hg"], state[f"lstm{i}_c"]
-            kernel = meta_params[f"lstm{i}_kernel"]
-            scale = gate_scale(self.units, kernel.dtype)
-            kernel = kernel * scale
-            bias = meta_params[f"lstm{i}_bias"] * scale
+            kernel, bias = meta_params[f"lstm{i}_kernel"], meta_params[f"lstm{i}_bias"]
             # Rows of the kernel: [x_local, x_global, h_local, h_global].
             inputs = local_size + (0 if x_global is None else self.global_units)
             local_rows = ops.concatenate(
@@ -117,11 +114,7 @@ class _GACNetwork(UpdateRule):
             if global_in:  # the averaged inputs are the same for every coordinate: a bias
                 g = ops.concatenate(global_in, axis=0)
                 bias = bias + ops.matmul(g[None], ops.concatenate(global_rows, axis=0))[0]
-            z = ops.matmul(ops.concatenate([x_local, h], axis=1), local_rows)
-            gates = ops.sigmoid(backend_ops.bias_add(z, bias))
-            in_gate, forget_gate, candidate, out_gate = ops.split(gates, 4, axis=1)
-            c = forget_gate * c + in_gate * (2.0 * candidate - 1.0)
-            out = out_gate * ops.tanh(c)
+            out, c = lstm_cell(ops.concatenate([x_local, h], axis=1), local_rows, bias, c)
             h, hg = out[:, :local], global_mean(out[:, local:])
             new_state[f"lstm{i}_h"], new_state[f"lstm{i}_hg"] = h, hg
             new_state[f"lstm{i}_c"] = c

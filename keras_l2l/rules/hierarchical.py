@@ -54,6 +54,7 @@ from keras import ops
 from keras_l2l import preprocessing as prep
 from keras_l2l.rules import backend_ops
 from keras_l2l.rules.base import UpdateRule
+from keras_l2l.rules.lstm import lstm_cell
 from keras_l2l.rules.registry import register_rule
 
 TIME_SCALES = (100.0, 1_000.0, 10_000.0)
@@ -213,7 +214,12 @@ class HierarchicalLSTM(UpdateRule):
             tensor_features = ops.concatenate(
                 [tensor_features, _horizon_features(step, state["horizon"], tensor_features)], 1
             )
-        h, c = _lstm_cell(meta_params, tensor_features, state["tensor_h"], state["tensor_c"])
+        h, c = lstm_cell(
+            ops.concatenate([tensor_features, state["tensor_h"]], axis=1),
+            meta_params["tensor_lstm_kernel"],
+            meta_params["tensor_lstm_bias"],
+            state["tensor_c"],
+        )
         head = ops.matmul(h, meta_params["tensor_out_kernel"]) + meta_params["tensor_out_bias"]
         rows = [LR_RANGE * ops.tanh(head[:, :1] / LR_RANGE), head[:, 1:]]
         if self._gated:
@@ -275,11 +281,3 @@ def _horizon_features(step, horizon, like):
     length = ops.maximum(horizon, 1.0)
     row = ops.stack([known, known * ops.minimum(step / length, 1.0), known * ops.log(length) / 10.0])
     return backend_ops.tile_rows(row, backend_ops.num_rows(like))
-
-
-def _lstm_cell(meta_params, x, h, c):
-    """One LSTM step over the variables (Keras gate order i, f, c, o)."""
-    z = ops.matmul(ops.concatenate([x, h], axis=1), meta_params["tensor_lstm_kernel"])
-    i, f, g, o = ops.split(z + meta_params["tensor_lstm_bias"], 4, axis=1)
-    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-    return ops.sigmoid(o) * ops.tanh(c), c
