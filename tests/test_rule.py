@@ -158,7 +158,7 @@ def test_rule_matches_reference_over_steps(kind, units, num_layers, p, output_sc
     assert np.abs(np_state["lstm0_c"]).max() > 1e-2
 
 
-@pytest.mark.parametrize("jit", [False, True])  # the gates one product each / one product split
+@pytest.mark.parametrize("jit", [False, True])  # as Keras runs it without and with XLA
 def test_rule_matches_reference_with_default_init(jit):
     rule = CoordinatewiseLSTM(units=6, num_layers=2)
     meta = {k: v.numpy() for k, v in rule.init_meta_params(seed=3).items()}

@@ -86,25 +86,6 @@ def narrow_matmul(x, kernel):
     return ops.matmul(x, kernel)
 
 
-def column_blocks_matmul(x, kernel, bias, blocks):
-    """`x @ kernel + bias` as a list of its `blocks` equal column blocks (an LSTM's gates).
-
-    TensorFlow graphs compute one product per block, each block then its own
-    contiguous array: splitting one product copies all of it (a third of the paper
-    LSTM's update time at 1M coordinates; four products save 15-22%,
-    results/speed-memory/lstm_gates.md). Inside an XLA cluster XLA fuses the split
-    into its consumers and one product is faster; other backends split into views.
-    """
-    if is_tensorflow() and not in_xla_context():
-        width = kernel.shape[1] // blocks
-        return [
-            bias_add(ops.matmul(x, kernel[:, j * width : (j + 1) * width]),
-                     bias[j * width : (j + 1) * width])
-            for j in range(blocks)
-        ]
-    return ops.split(bias_add(ops.matmul(x, kernel), bias), blocks, axis=1)
-
-
 def in_xla_context():
     """Whether TensorFlow ops are being traced into an XLA cluster (`jit_compile=True`)."""
     import tensorflow as tf

@@ -1,14 +1,16 @@
-"""What one matmul per gate saves in the paper's LSTM update (`CoordinatewiseLSTM`).
+"""One matmul per gate in the paper's LSTM (`CoordinatewiseLSTM`): tried, not shipped.
 
     python results/speed-memory/lstm_gates.py [ROUNDS]
 
-(output in lstm_gates.md). The layer as it was before 2026-12-06 (`split_layer` below:
-one [n, 4 units] product through one sigmoid, tanh(z) = 2 sigmoid(2 z) - 1 for the
-candidate, split into gates) against the current `lstm._lstm_layer` (one product per
-gate), side by side in one process: the `mnist` preset's update through
-`optimizer.apply` at 16,384 and 1,000,000 coordinates (graph mode; the larger runs in
-chunks of 16,384), and `model.fit` on the MNIST MLP 784-20-10 against Adam. The layer is
-read when a step is traced, so each optimizer keeps the variant it was first called with.
+(output in lstm_gates.md). The shipped layer (`lstm.lstm_cell`: one [n, 4 units] product
+through one sigmoid, tanh(z) = 2 sigmoid(2 z) - 1 for the candidate, split into gates)
+against the tried one (`per_gate_layer` below: one product per gate, so each gate is its
+own contiguous array and nothing is split), side by side in one process: the `mnist`
+preset's update through `optimizer.apply` at 16,384 and 1,000,000 coordinates (graph
+mode; the larger runs in chunks of 16,384), `model.fit` on the MNIST MLP 784-20-10
+against Adam, and meta-training (`MetaTrainer`, MNIST MLP, horizon 100, unroll 20,
+graph mode). The layer is read when a step is traced, so each optimizer or trainer
+keeps the variant it was first called with.
 """
 
 import sys
@@ -21,27 +23,30 @@ import tensorflow as tf
 from keras import ops
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from common import data_dir  # noqa: E402
 from fit import mnist_mlp  # noqa: E402
-from keras_l2l import LearnedOptimizer  # noqa: E402
+from keras_l2l import CoordinatewiseLSTM, LearnedOptimizer, MetaTrainer  # noqa: E402
+from keras_l2l.problems import MLP  # noqa: E402
 from keras_l2l.rules import backend_ops, lstm  # noqa: E402
 
 
-def split_layer(meta_params, state, new_state, name, x):
-    """The LSTM layer before 2026-12-06: one product, one sigmoid, a split."""
-    h, c = state[f"{name}_h"], state[f"{name}_c"]
-    kernel = meta_params[f"{name}_kernel"]
-    units = kernel.shape[1] // 4
-    scale = backend_ops.constant([1.0] * (2 * units) + [2.0] * units + [1.0] * units)
-    z = ops.matmul(ops.concatenate([x, h], axis=1), kernel * scale)
-    gates = ops.sigmoid(backend_ops.bias_add(z, meta_params[f"{name}_bias"] * scale))
-    in_gate, forget_gate, candidate, out_gate = ops.split(gates, 4, axis=1)
-    c = forget_gate * c + in_gate * (2.0 * candidate - 1.0)
-    h = out_gate * ops.tanh(c)
+def per_gate_layer(meta_params, state, new_state, name, x):
+    """The tried layer: one product per gate, real tanh, no split."""
+    inputs = ops.concatenate([x, state[f"{name}_h"]], axis=1)
+    kernel, bias = meta_params[f"{name}_kernel"], meta_params[f"{name}_bias"]
+    width = kernel.shape[1] // 4
+    in_gate, forget_gate, candidate, out_gate = (
+        backend_ops.bias_add(ops.matmul(inputs, kernel[:, j * width : (j + 1) * width]),
+                             bias[j * width : (j + 1) * width])
+        for j in range(4)
+    )
+    c = ops.sigmoid(forget_gate) * state[f"{name}_c"] + ops.sigmoid(in_gate) * ops.tanh(candidate)
+    h = ops.sigmoid(out_gate) * ops.tanh(c)
     new_state[f"{name}_h"], new_state[f"{name}_c"] = h, c
     return h
 
 
-LAYERS = {"one product + split (before)": split_layer, "one product per gate": lstm._lstm_layer}
+LAYERS = {"one product + split (shipped)": lstm._lstm_layer, "one product per gate (tried)": per_gate_layer}
 
 
 def with_layer(layer, fn):
@@ -86,6 +91,18 @@ def fit_steps(x, y):
     return fits
 
 
+def meta_epochs():
+    """`{variant: one meta-training epoch}` (100 optimizee steps, graph mode)."""
+    problem = MLP("mnist", data_dir=data_dir())
+    epochs = {}
+    for label, layer in LAYERS.items():
+        trainer = MetaTrainer(CoordinatewiseLSTM(), problem, horizon=100, unroll=20,
+                              validation_every=0, jit_compile=False)
+        epochs[label] = lambda t=trainer: t.train_epoch(1)
+        with_layer(layer, epochs[label])
+    return epochs
+
+
 def interleaved(fns, rounds, repeats):
     """Median ms per call of each function, called `repeats` times per round in turn."""
     times = {label: [] for label in fns}
@@ -100,20 +117,22 @@ def interleaved(fns, rounds, repeats):
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
-    print("| measurement | " + " | ".join(LAYERS) + " | after / before |")
+    print("| measurement | " + " | ".join(LAYERS) + " | tried / shipped |")
     print("|---|---|---|---|")
     for n, repeats in ((16_384, 20), (1_000_000, 1)):
         ms = interleaved(update_steps(n), rounds, repeats)
-        before, after = ms.values()
-        print(f"| update, {n:,} coordinates, ms | {before:.2f} | {after:.2f} | {after / before:.3f} |")
+        shipped, tried = ms.values()
+        print(f"| update, {n:,} coordinates, ms | {shipped:.2f} | {tried:.2f} | {tried / shipped:.3f} |")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(20 * 128, 784)).astype("float32")
     y = rng.integers(0, 10, 20 * 128)
     ms = interleaved(fit_steps(x, y), rounds, 1)
     adam = ms.pop("Adam")
-    before, after = (t / adam for t in ms.values())
+    shipped, tried = (t / adam for t in ms.values())
     print(f"| `fit` step on the MNIST MLP, / Adam's (medians of 20-step epochs) "
-          f"| {before:.3f} | {after:.3f} | {after / before:.3f} |")
+          f"| {shipped:.3f} | {tried:.3f} | {tried / shipped:.3f} |")
+    shipped, tried = (100e3 / t for t in interleaved(meta_epochs(), rounds // 2, 1).values())
+    print(f"| meta-training, optimizee steps/s | {shipped:.1f} | {tried:.1f} | {tried / shipped:.3f} |")
 
 
 if __name__ == "__main__":
