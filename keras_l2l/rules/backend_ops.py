@@ -76,10 +76,11 @@ def narrow_matmul(x, kernel):
 
     Inside a TensorFlow XLA cluster such a product is a broadcast multiply and
     a sum over the kernel's rows, which XLA fuses with its neighbours into one
-    loop over `x`'s rows: XLA's CPU dot costs more than the arithmetic at these
-    shapes (16k rows: [7, 8] 0.66 -> 0.44 ms), but less from about [16, 5] up.
-    Elsewhere it is a plain matmul, since without fusion the broadcast would
-    materialise `rows x in x out` floats.
+    loop over `x`'s rows: at these shapes XLA's CPU dot costs more than the
+    arithmetic (results/speed-memory/narrow_matmul.md); for wider kernels the
+    fused loop loses to the dot, hence the bound. Elsewhere it is a plain
+    matmul, since without fusion the broadcast would materialise
+    `rows x in x out` floats.
     """
     if is_tensorflow() and int(np.prod(kernel.shape)) <= 64 and in_xla_context():
         return ops.sum(x[:, :, None] * kernel[None], axis=1)
