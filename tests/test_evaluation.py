@@ -17,6 +17,7 @@ from keras_l2l.evaluation import lbfgs, runs, tuning
 from keras_l2l.evaluation.evaluate import decode_curve, encode_curve
 from keras_l2l.evaluation.journal import RunJournal, remove_journals
 from keras_l2l.evaluation.report import json_safe
+from keras_l2l.meta.export import git_hash
 from keras_l2l.problems import KerasProblem, Problem
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules import SGD, CoordinatewiseLSTM, UpdateRule, register_rule
@@ -462,6 +463,8 @@ def _check_results(results):
     steps, seeds = results["steps"], results["seeds"]
     assert isinstance(steps, int) and all(isinstance(s, int) for s in seeds)
     assert results["threads"] == runs.thread_settings()
+    # the code that made the numbers (this checkout's commit, or "unknown" outside git)
+    assert results["git_hash"] == git_hash()
     for name, entry in results["optimizers"].items():
         assert set(entry) == {
             "learning_rate", "final_loss", "test_metric", "curve", "seconds_per_step"

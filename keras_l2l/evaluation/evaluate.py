@@ -18,6 +18,7 @@ import keras_l2l
 from keras_l2l import presets
 from keras_l2l.evaluation import lbfgs, runs, stats, tuning
 from keras_l2l.evaluation.journal import RunJournal
+from keras_l2l.meta.export import git_hash
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules import BASELINES, CoordinatewiseLSTM
 from keras_l2l.trained_rule import TrainedRule
@@ -223,6 +224,7 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
         "learned_rule": learned_rule(learned),
         "learned_weights_sha256": weights_sha256(learned),
         "package_version": keras_l2l.__version__,
+        "git_hash": git_hash(),
         "threads": runs.thread_settings(),
         "nulls": NULLS,
     }

@@ -166,7 +166,8 @@ def _settings(results):
         f"- learned rule: `{results.get('learned_rule')}`",
         f"- diverged seeds (non-finite final loss): {results.get('diverged_seeds')}",
         f"- skipped: {results.get('skipped') or 'none'}",
-        f"- keras_l2l version: {results.get('package_version')}; TF threads: "
+        f"- keras_l2l version: {results.get('package_version')} (git "
+        f"{results.get('git_hash', 'not recorded')}); TF threads: "
         f"{results.get('threads', 'not recorded')} (0: TF's default; they set the float "
         "summation order, so a rerun with other counts differs slightly, more where a run is "
         "chaotic)",
