@@ -8,6 +8,10 @@
 # own meta-gradient), on run L's 32 tasks (run C's 24 plus 8 `regions` regressions), uniform
 # log-loss weights, meta-lr 1e-4. Validated on 32 runs of 2,000 steps, one per task.
 # Rerun to resume from the checkpoints.
+# Measured (2026-12-06, git b3f9a4c; stopped after 40 of 300 runs, 36 min wall beside two
+# other jobs, about 0.5 CPU-hours): validation 0.3552 at the start (general-v3), then 0.3584
+# and 0.3787 after 20 and 40 runs (validation.txt): worse, as every run since G. Nothing was
+# exported. Truncated long-run meta-gradients from general-v3 did not improve long runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 keras-l2l meta-train --init-from general-v3 \
