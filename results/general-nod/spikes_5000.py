@@ -1,11 +1,12 @@
-"""Why `general-v2` ends far behind tuned Adam on long runs: its loss curve window by window.
+"""Why `general` ends far behind tuned Adam on long runs: its loss curve window by window.
 
-    python results/general-nod/spikes_5000.py suite/fashion-two-input 5000 0 0.015625
+    python results/general-nod/spikes_5000.py suite/fashion-two-input 5000 0 0.015625 [PRESET]
 
-(PROBLEM, STEPS, SEED, a rate for Adam; output in spikes_5000.md). Per 250-step window of
-one run: mean and max minibatch loss, mean |m / sqrt(v)| (Adam's normalised direction), and
-for `general-v2` the mean |d| of its learned direction correction and the mean per-variable
-step size. A diagnosis, not a selection: suite-full-v2 found 62x tuned Adam at 5,000 steps.
+(PROBLEM, STEPS, SEED, a rate for Adam, the learned preset, default `general-v2`; output
+in spikes_5000.md). Per 250-step window of one run: mean and max minibatch loss, mean
+|m / sqrt(v)| (Adam's normalised direction), and for the learned rule the mean |d| of its
+direction correction (before any correction gate) and the mean per-variable step size.
+A diagnosis, not a selection: suite-full-v2 found 62x tuned Adam at 5,000 steps.
 """
 
 import sys
@@ -53,17 +54,20 @@ def trace(rule, meta, problem, steps, seed, learned):
 
 def main():
     name, steps, seed, adam_rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    preset = sys.argv[5] if len(sys.argv) > 5 else "general-v2"
+    label = preset.removeprefix("general-")
     problem = get_problem(name, default_data_dir())
-    trained = TrainedRule.from_preset("general-v2")
-    v2, v2_final = trace(trained.rule, trained.meta_tensors(), problem, steps, seed, True)
+    trained = TrainedRule.from_preset(preset)
+    learned, learned_final = trace(trained.rule, trained.meta_tensors(), problem, steps, seed, True)
     adam, adam_final = trace(Adam(adam_rate), Adam(adam_rate).init_meta_params(), problem, steps, seed, False)
-    print(f"# {name}, seed {seed}, {steps} steps: `general-v2` vs Adam at {adam_rate:g}\n")
-    print(f"Final eval_loss: general-v2 {v2_final:.4g}, Adam {adam_final:.4g}\n")
-    print("| steps | v2 mean loss | v2 max loss | v2 mean abs m/sqrt(v) | v2 mean abs d | v2 mean lr_j "
+    print(f"# {name}, seed {seed}, {steps} steps: `{preset}` vs Adam at {adam_rate:g}\n")
+    print(f"Final eval_loss: {preset} {learned_final:.4g}, Adam {adam_final:.4g}\n")
+    print(f"| steps | {label} mean loss | {label} max loss | {label} mean abs m/sqrt(v) "
+          f"| {label} mean abs d | {label} mean lr_j "
           "| Adam mean loss | Adam max loss | Adam mean abs m/sqrt(v) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for start in range(0, steps, WINDOW):
-        a, b = v2[start:start + WINDOW], adam[start:start + WINDOW]
+        a, b = learned[start:start + WINDOW], adam[start:start + WINDOW]
         print(f"| {start}-{start + len(a) - 1} | {a[:, 0].mean():.4g} | {a[:, 0].max():.4g} | "
               f"{a[:, 1].mean():.3g} | {a[:, 2].mean():.3g} | {a[:, 3].mean():.2e} | "
               f"{b[:, 0].mean():.4g} | {b[:, 0].max():.4g} | {b[:, 1].mean():.3g} |")
