@@ -7,10 +7,10 @@ variable's direction correction times min(1, RMS(m / sqrt(v)) / 0.1)), so the pr
 what `general-v2` cost. Why and what it measured: results/general-v3/README.md.
 """
 
-import subprocess
 from pathlib import Path
 
 from keras_l2l import TrainedRule
+from keras_l2l.meta.export import git_hash
 
 GATE = 0.1
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def main():
     v2 = TrainedRule.from_preset("general-v2")
     source = dict(v2.provenance)
-    git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     provenance = {
         "started_from": "general-v2",
         "changes": {"correction_gate_rms": GATE},
@@ -27,7 +26,7 @@ def main():
         "problem": source["problem"],
         "horizon": source["horizon"],
         "command": "python results/general-v3/make_preset.py",
-        "git_hash": git.stdout.strip(),
+        "git_hash": git_hash(),
         "cpu_hours": source["cpu_hours"],
         "cpu_hours_how": "no meta-training of its own: general-v2's weights (" + source["cpu_hours_how"] + ")",
         "description": "HierarchicalLSTM: general-v2's weights with its direction correction gated "
@@ -35,8 +34,8 @@ def main():
                        "where momentum has averaged the gradient noise away (long runs)",
         "headline": "No learning rate to tune. Held-out suite (11 unseen Keras tasks, 10 seeds, "
                     "general-v2's tuned baselines): 1.155x the best tuned baseline at 200 steps "
-                    "and 1.06x at 1,000 (general-v2: 1.16x, 1.21x), no run diverged; at 5,000 "
-                    "steps, on the 6 tasks finished, 2.0x (general-v2 5.9x, geometric means); "
+                    "and 1.10x at 1,000 (general-v2: 1.16x, 1.21x), no run diverged; at 5,000 "
+                    "steps, on the 9 tasks finished, 1.78x (general-v2 3.71x, geometric means); "
                     "MNIST MLP at 10,000 steps 0.90x (sigmoid) and 0.73x (ReLU) tuned Adam "
                     "(results/suite-full-v3, results/general-v3)",
     }
