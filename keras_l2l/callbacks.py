@@ -9,8 +9,9 @@ from keras_l2l.optimizer import LearnedOptimizer
 class TrainingLength(keras.callbacks.Callback):
     """Tells the learned optimizer how many steps `fit` will run (epochs x steps per epoch).
 
-    For rules that read the run's length (`HierarchicalLSTM(horizon_features=True)`):
-    they plan their step sizes over it. Without it the length is unknown to them.
+    For rules that read the run's length (`HierarchicalLSTM` with `horizon_features=True`
+    or `anneal_fraction`): they plan their step sizes over it. Without it the length is
+    unknown to them.
 
     Example:
         model.fit(x, y, epochs=5, callbacks=[keras_l2l.callbacks.TrainingLength()])

@@ -69,7 +69,8 @@ class LearnedOptimizer(keras.optimizers.Optimizer):
             model's size; None runs all coordinates in one call. Results agree
             to float32 rounding.
         total_steps: how many steps the training will run, for rules that read
-            the run's length (`HierarchicalLSTM(horizon_features=True)`); None
+            the run's length (`HierarchicalLSTM` with `horizon_features=True` or
+            `anneal_fraction`); None
             leaves it unknown. `keras_l2l.callbacks.TrainingLength` sets it
             from `fit`'s epochs and steps; `set_total_steps` at any time.
             Other rules ignore it.

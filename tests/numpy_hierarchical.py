@@ -1,7 +1,8 @@
 """An independent NumPy (float64) implementation of `HierarchicalLSTM`, variable by variable.
 
 Written from the equations in the rule's docstring (the direction gate applies when the
-meta-parameters hold `direction_gate_kernel`; `correction_gate_rms` as the rule's), with loops over
+meta-parameters hold `direction_gate_kernel`; `correction_gate_rms`, `anneal_fraction` and
+`anneal_after` as the rule's), with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
 State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
 `"horizon": float` (0 = unknown) for the rule with `horizon_features`.
@@ -23,8 +24,12 @@ def init_state(sizes, units, horizon=None):
     return state if horizon is None else dict(state, horizon=float(horizon))
 
 
-def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, correction_gate_rms=None):
-    """One step: `(updates [n], new_state)`."""
+def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, correction_gate_rms=None,
+                      anneal_fraction=None, horizon_features=None, anneal_after=0):
+    """One step: `(updates [n], new_state)`; horizon features read if `horizon_features`
+    (None: if the state holds a horizon)."""
+    if horizon_features is None:
+        horizon_features = "horizon" in state
     meta = {k: np.asarray(v, np.float64) for k, v in meta.items()}
     g = np.asarray(grads, np.float64)
     t = state["step"] + 1.0
@@ -45,7 +50,7 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
         alignment = (xs[:, 0] * xs[:, 1]).sum() / count / (rms[0] * rms[1] + 1e-6)
         features = [*rms, alignment, math.log(count) / 10]
         features += [math.tanh(t / s) for s in (100.0, 1000.0, 10000.0)]
-        if "horizon" in state:
+        if horizon_features:
             T = state["horizon"]
             features += [1.0, min(t / T, 1.0), math.log(T) / 10] if T > 0 else [0.0, 0.0, 0.0]
         z = np.concatenate([features, state["h"][j]]) @ meta["tensor_lstm_kernel"]
@@ -60,6 +65,10 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
         if correction_gate_rms is not None:
             gate *= min(rms[1] / correction_gate_rms, 1.0)
         lr = base_learning_rate * math.exp(5 * math.tanh(head[0] / 5))
+        if anneal_fraction is not None and state.get("horizon", 0) > anneal_after:
+            T = state["horizon"]
+            last_full_step = max(anneal_after, (1 - anneal_fraction) * T)
+            lr *= min(max((T - t + 1) / (T - last_full_step), 0.0), 1.0)
         for row in range(xs.shape[0]):
             inputs = np.concatenate([xs[row], head[1:]])
             hidden = np.tanh(inputs @ meta["param_hidden_kernel"] + meta["param_hidden_bias"])

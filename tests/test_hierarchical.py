@@ -26,16 +26,22 @@ def tf_state(state, dtype):
 
 
 @pytest.mark.parametrize(
-    "horizon, gate, rms_gate, jit",
-    [(None, False, None, False), (0, False, None, False), (3, False, None, False),
-     (40, False, None, False), (None, True, None, False), (7, True, None, False),
-     (None, False, 0.7, False), (None, True, 0.7, False), (None, False, None, True),
-     (7, True, 0.7, True)],
-)  # horizon None: without horizon features; jit: the call XLA-compiled, as Keras runs it
-def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate, jit):
+    "horizon, gate, rms_gate, anneal, jit",
+    [(None, False, None, None, False), (0, False, None, None, False), (3, False, None, None, False),
+     (40, False, None, None, False), (None, True, None, None, False), (7, True, None, None, False),
+     (None, False, 0.7, None, False), (None, True, 0.7, None, False), (4, False, None, 0.75, False),
+     (5, False, None, 1.0, False), (0, False, None, 0.5, False), (5, False, None, (1.0, 2), False),
+     (2, False, None, (0.5, 2), False), (None, False, None, None, True), (7, True, 0.7, None, True),
+     (5, True, 0.7, (1.0, 2), True)],
+)  # horizon None: without horizon features (with `anneal`: a run of unknown length);
+# jit: the call XLA-compiled, as Keras runs it
+def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate, anneal, jit):
+    features = horizon is not None and anneal is None  # anneal's cases test it on its own
+    anneal, after = anneal if isinstance(anneal, tuple) else (anneal, 0)  # (fraction, after)
     rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
-                            horizon_features=horizon is not None, direction_gate=gate,
-                            correction_gate_rms=rms_gate)
+                            horizon_features=features, direction_gate=gate,
+                            correction_gate_rms=rms_gate, anneal_fraction=anneal,
+                            anneal_after=after)
     meta = random_meta(rule)
     meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
     state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5, horizon)
@@ -47,7 +53,7 @@ def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate,
         grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
         updates, state = call(meta_tf, tf.constant(grads, tf.float32), state)
         expected, expected_state = ref.hierarchical_rule(
-            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate)
+            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate, anneal, features, after)
         np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
         assert np.abs(expected).max() > 1e-3
         moments = np.stack([expected_state[k] for k in ("m_fast", "m_slow", "v")], 1)
@@ -230,7 +236,9 @@ def test_meta_training_lowers_held_out_loss():
 
 
 @pytest.mark.parametrize("bad", [dict(tensor_units=0), dict(hidden_units=2.5),
-                                 dict(base_learning_rate=0.0), dict(correction_gate_rms=0.0)])
+                                 dict(base_learning_rate=0.0), dict(correction_gate_rms=0.0),
+                                 dict(anneal_fraction=0.0), dict(anneal_fraction=1.5),
+                                 dict(anneal_after=10), dict(anneal_fraction=0.5, anneal_after=-1)])
 def test_bad_arguments(bad):
     with pytest.raises(ValueError):
         HierarchicalLSTM(**bad)
@@ -302,3 +310,31 @@ def test_rollout_steps_the_rule_through_xla_with_the_graph_modes_numbers(monkeyp
     assert xla_losses.numpy()[-1] < 0.5 * xla_losses.numpy()[0]
     np.testing.assert_allclose(xla_losses.numpy(), graph_losses.numpy(), rtol=1e-4)
     np.testing.assert_allclose(xla_final.numpy(), graph_final.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_anneal_fraction_scales_the_steps_of_a_run_of_known_length_in_keras(tmp_path):
+    """`anneal_fraction=0.5` with `total_steps=4`: the steps of the rule as trained, then
+    half of step 4's, nothing past the horizon; unknown length, or `anneal_after` >= the
+    length: the rule unchanged. The setting survives a preset round trip."""
+    plain = TrainedRule.from_preset("general-v3")
+    annealed = plain.reconfigured(anneal_fraction=0.5)
+    annealed.save_to_preset(tmp_path / "annealed")
+    grads = [tf.constant(np.linspace(-1.0, 2.0, 6).reshape(2, 3), tf.float32)] * 6
+
+    def steps(preset, total_steps=None):
+        variable = keras.Variable(np.zeros((2, 3), "float32"))
+        optimizer = LearnedOptimizer(preset=preset, total_steps=total_steps)
+        moves = []
+        for g in grads:
+            before = variable.numpy()
+            optimizer.apply([g], [variable])
+            moves.append(variable.numpy() - before)
+        return np.stack(moves)
+
+    reference = steps(plain)
+    np.testing.assert_allclose(steps(str(tmp_path / "annealed")), reference, rtol=1e-6)
+    factors = steps(str(tmp_path / "annealed"), total_steps=4) / reference
+    np.testing.assert_allclose(factors, np.array([1, 1, 1, 0.5, 0, 0])[:, None, None] * np.ones((1, 2, 3)),
+                               rtol=1e-5, atol=1e-7)
+    within_training_horizon = plain.reconfigured(anneal_fraction=0.5, anneal_after=4)
+    np.testing.assert_allclose(steps(within_training_horizon, total_steps=4), reference, rtol=1e-6)

@@ -36,6 +36,17 @@ throughout, 10x the late |m / sqrt(v)| of Adam at a tuned rate, loss spikes;
 results/general-nod/spikes_5000.md). While the momentum carries signal (RMS
 above C, most of a short run) the rule is unchanged.
 
+With `anneal_fraction=F` and a run of known length T, every step size falls
+linearly to zero over the run's last F * T steps and stays zero after T, as
+Keras' `CosineDecay` does past `decay_steps`; with T unknown (0) nothing
+changes. With `anneal_after=A` the fall starts no earlier than step A, and
+runs of at most A steps are not annealed: a rule meta-trained on A-step runs
+already plans its steps for their final loss. A fixed schedule, not learned:
+`general-v3`, meta-trained on 200-step runs, keeps its step size to the end
+of longer runs and ends them spiking or noise-dominated where tuned Adam
+settles (results/general-v3/gru_spikes_5000.md); annealed it ends 5,000-step
+runs of that task at 0.51x tuned NAG instead of 4.4x (results/general-v3/anneal.md).
+
 With `horizon_features=True` the tensor LSTM also reads how far through
 the run it is (whether the run's length T is known, min(t / T, 1) and
 log T / 10), so one set of weights can take bolder steps in a short run and
@@ -80,7 +91,7 @@ class HierarchicalLSTM(UpdateRule):
 
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
                  base_learning_rate=1e-3, horizon_features=False, direction_gate=False,
-                 correction_gate_rms=None):
+                 correction_gate_rms=None, anneal_fraction=None, anneal_after=0):
         for name, value in (("tensor_units", tensor_units), ("context_units", context_units),
                             ("hidden_units", hidden_units)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -96,6 +107,15 @@ class HierarchicalLSTM(UpdateRule):
                 f"`correction_gate_rms` must be > 0 or None, got {correction_gate_rms!r}."
             )
         self.correction_gate_rms = None if correction_gate_rms is None else float(correction_gate_rms)
+        if anneal_fraction is not None and not 0 < float(anneal_fraction) <= 1:
+            raise ValueError(f"`anneal_fraction` must be in (0, 1] or None, got {anneal_fraction!r}.")
+        self.anneal_fraction = None if anneal_fraction is None else float(anneal_fraction)
+        if not isinstance(anneal_after, (int, np.integer)) or anneal_after < 0:
+            raise ValueError(f"`anneal_after` must be an integer >= 0, got {anneal_after!r}.")
+        if anneal_after and anneal_fraction is None:
+            raise ValueError("`anneal_after` delays the annealing that `anneal_fraction` sets; "
+                             "give `anneal_fraction` too, or leave `anneal_after` at 0.")
+        self.anneal_after = int(anneal_after)
 
     def get_config(self):
         return {
@@ -107,6 +127,8 @@ class HierarchicalLSTM(UpdateRule):
             **({"direction_gate": True} if self.direction_gate else {}),
             **({"correction_gate_rms": self.correction_gate_rms}
                if self.correction_gate_rms is not None else {}),
+            **({"anneal_fraction": self.anneal_fraction} if self.anneal_fraction is not None else {}),
+            **({"anneal_after": self.anneal_after} if self.anneal_after else {}),
         }
 
     # -- meta-parameters and state ---------------------------------------------
@@ -164,7 +186,8 @@ class HierarchicalLSTM(UpdateRule):
 
     def initial_state(self, sizes):
         sizes = [int(s) for s in sizes]
-        horizon = {"horizon": ops.zeros([], "float32")} if self.horizon_features else {}
+        reads_horizon = self.horizon_features or self.anneal_fraction is not None
+        horizon = {"horizon": ops.zeros([], "float32")} if reads_horizon else {}
         return {
             "moments": ops.zeros([sum(sizes), 3], "float32"),  # m_fast, m_slow, v
             "tensor_index": backend_ops.constant(
@@ -234,7 +257,18 @@ class HierarchicalLSTM(UpdateRule):
         correction = out[:, 0] * head[:, -1] if self._gated else out[:, 0]
         direction = ops.clip(features[:, 1] + correction, -STEP_CLIP, STEP_CLIP)
         log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
-        return -self.base_learning_rate * direction * ops.exp(log_step), {"moments": moments}
+        updates = -self.base_learning_rate * direction * ops.exp(log_step)
+        if self.anneal_fraction is not None:
+            updates = updates * self._anneal(state["step"] + 1.0, state["horizon"])
+        return updates, {"moments": moments}
+
+    def _anneal(self, step, horizon):
+        """The step-size factor: 1, falling linearly to 0 over the last `anneal_fraction` of a
+        run of known length `horizon` longer than `anneal_after`, but not before that step
+        (the run's last step keeps a small factor), 0 past it."""
+        span = ops.minimum(horizon - self.anneal_after, self.anneal_fraction * horizon)
+        falling = ops.clip((horizon - step + 1.0) / ops.maximum(span, 1.0), 0.0, 1.0)
+        return ops.where(horizon > self.anneal_after, falling, ops.ones_like(falling))
 
     def param_outputs(self, meta_params, features, head):
         """The per-parameter MLP's `[n, 2]` outputs (d, s), ungated, from the coordinates'
