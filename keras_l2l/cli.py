@@ -61,6 +61,17 @@ def _baselines(text):
     return names
 
 
+def _fraction(text):
+    """A fraction of a run, 0 < F <= 1 (`--baselines-anneal`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction of the run in (0, 1], got {text!r}")
+    return value
+
+
 def _horizons(text):
     """Comma-separated positive step counts, e.g. 200,1000,5000."""
     try:
@@ -150,6 +161,10 @@ def _add_evaluate(commands):
                         help="reuse the tuned baselines of an earlier evaluation with the same "
                         "settings (its --out) instead of tuning and running them again; only "
                         "the learned optimizer runs")
+    parser.add_argument("--baselines-anneal", type=_fraction, default=None, metavar="F",
+                        help="give every baseline a learning rate falling linearly to 0 over "
+                        "the run's last F (0 < F <= 1), tuned as such: the tail of a learned "
+                        "rule with anneal_fraction=F, so its gain is not credited to the rule")
     _add_evaluation_flags(parser, steps_type=_horizons)
     parser.set_defaults(run=_evaluate, baselines=None, parser=parser)
 
@@ -165,7 +180,7 @@ def _evaluate(args, command):
         load_rule(args.optimizer), get_problem(args.problem, args.data_dir), args.steps[0],
         args.seeds, baselines=args.baselines or DEFAULT_BASELINES,
         tuning_seeds=args.tuning_seeds, grid=GRIDS[args.grid], journal_dir=args.out,
-        baselines_from=args.baselines_from,
+        baselines_from=args.baselines_from, baselines_anneal=args.baselines_anneal,
     )
     out = write_report(results, args.out, command)
     remove_journals(out)
@@ -182,6 +197,7 @@ def _evaluate_suite(args, command):
         load_rule(args.optimizer), args.out, args.steps, args.seeds, suite=args.suite,
         tasks=args.tasks, baselines=baselines, tuning_seeds=args.tuning_seeds, grid=args.grid,
         data_dir=args.data_dir, command=command, baselines_from=args.baselines_from,
+        baselines_anneal=args.baselines_anneal,
     )
     print(f"Wrote {args.out}/summary.json, summary.md and suite.png.")
 

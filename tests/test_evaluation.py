@@ -335,6 +335,33 @@ def test_reused_baselines_give_the_full_evaluation_with_learned_runs_only(tmp_pa
             evaluate(second, Parabola(), baselines_from=tmp_path / directory, **settings)
 
 
+def test_annealed_baselines_are_tuned_with_their_tail_and_reused_only_so(tmp_path):
+    """`baselines_anneal=0.5`: SGD's tuning losses are the closed form with rate lr * f(t),
+    f falling linearly to 0 over the last half of the run; the setting is recorded, and
+    baselines tuned with another one are not reused."""
+    steps, seeds = 8, tuning.tuning_seeds(2)
+    settings = dict(steps=steps, seeds=2, baselines=["sgd"], tuning_seeds=2, verbose=0,
+                    grid=tuning.COARSE_GRID)
+    learned = TrainedRule.untrained(SGD(0.05))
+    results = evaluate(learned, Parabola(a=3.0), baselines_anneal=0.5, **settings)
+    assert results["tuning"]["baselines_anneal"] == 0.5
+    grid = np.array(tuning.COARSE_GRID)
+    factors = np.clip((steps - np.arange(1, steps + 1) + 1.0) / (0.5 * steps), 0, 1)
+    x0_squared = np.mean([(1.0 + s % 3) ** 2 for s in seeds])
+    with np.errstate(over="ignore"):
+        closed_form = 3.0 * np.prod((1 - 6.0 * grid[:, None] * factors) ** 2, 1) * x0_squared
+    np.testing.assert_allclose(results["tuning"]["mean_final_loss"]["sgd"], closed_form,
+                               rtol=1e-4)
+    assert results["optimizers"]["sgd"]["learning_rate"] == grid[np.argmin(closed_form)]
+    write_report(results, tmp_path / "annealed")
+    assert "baselines annealed" in (tmp_path / "annealed" / "report.md").read_text()
+    with pytest.raises(ValueError, match=r"other baselines anneal 0.5 \(this run: None\)"):
+        evaluate(learned, Parabola(a=3.0), baselines_from=tmp_path / "annealed", **settings)
+    reused = evaluate(learned, Parabola(a=3.0), baselines_from=tmp_path / "annealed",
+                      baselines_anneal=0.5, **settings)
+    assert reused["optimizers"]["sgd"] == results["optimizers"]["sgd"]
+
+
 def test_thread_settings_fall_back_to_the_environment(monkeypatch):
     """TF reports 0 for counts set only through its environment variables, which the
     suite's parallel jobs use; results record those."""

@@ -113,6 +113,9 @@ def test_runner_writes_reports_and_summary_then_resumes(tmp_path, data_dir, monk
         TrainedRule.untrained(Adam(1e-3)))
     with pytest.raises(ValueError, match="other learned rule"):
         run_tiny(tmp_path, data_dir, learned=other_rule)
+    # Baselines with a linear tail are other baselines.
+    with pytest.raises(ValueError, match="other baselines anneal"):
+        run_tiny(tmp_path, data_dir, baselines_anneal=0.5)
 
 
 def test_runner_reuses_another_runs_baselines(tmp_path, data_dir):
@@ -153,6 +156,7 @@ def _exit_message(argv, capsys):
     (["--suite", "heldout", "--baselines", "adam,lbfgs"], "first-order baselines"),
     (["--suite", "heldout", "--steps", "0,10"], "positive step counts"),
     (["--suite", "heldout", "--grid", "fine"], "invalid choice: 'fine'"),
+    (["--problem", "quadratic", "--baselines-anneal", "0"], "fraction of the run in (0, 1]"),
 ])
 def test_evaluate_flag_errors(extra, message, capsys):
     argv = ["evaluate", "--optimizer", "untrained", "--seeds", "1", "--out", "unused"]
@@ -206,3 +210,18 @@ def test_suite_png_is_rerendered_from_a_committed_summary(tmp_path):
     assert "geometric mean" in (tmp_path / "summary.md").read_text()
     with Image.open(tmp_path / "suite.png") as image:
         assert image.format == "PNG"
+
+
+def test_summary_says_when_the_baselines_were_annealed():
+    from pathlib import Path
+
+    from keras_l2l.evaluation import suite_report
+
+    committed = Path(__file__).resolve().parent.parent / "results" / "suite" / "summary.json"
+    if not committed.is_file():
+        pytest.skip("no committed suite summary")
+    summary = json.loads(committed.read_text())
+    assert "--baselines-anneal" not in suite_report.markdown(summary)
+    summary["tuning"]["baselines_anneal"] = 0.5
+    assert ("with a learning rate falling linearly to 0 over the run's last 0.5 "
+            "(`--baselines-anneal`)") in suite_report.markdown(summary)

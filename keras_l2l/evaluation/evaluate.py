@@ -21,6 +21,7 @@ from keras_l2l.evaluation.journal import RunJournal
 from keras_l2l.meta.export import git_hash
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules import BASELINES, CoordinatewiseLSTM
+from keras_l2l.rules.anneal import LinearTail
 from keras_l2l.trained_rule import TrainedRule
 
 DEFAULT_BASELINES = (*BASELINES, "lbfgs")
@@ -55,7 +56,7 @@ def load_rule(spec):
 
 def evaluate(
     learned, problem, steps, seeds, baselines=DEFAULT_BASELINES, tuning_seeds=3, verbose=1,
-    grid=tuning.LEARNING_RATE_GRID, journal_dir=None, baselines_from=None,
+    grid=tuning.LEARNING_RATE_GRID, journal_dir=None, baselines_from=None, baselines_anneal=None,
 ):
     """The results dict (the results.json contract) for `learned`, a `TrainedRule`.
 
@@ -75,6 +76,11 @@ def evaluate(
     the same problem, steps, seeds, tuning seeds, grid and baselines: its baselines
     (tuned rates, runs, step times) are reused and only `learned` runs, so that
     optimizers compared on one problem share one tuning (`load_baselines`).
+
+    `baselines_anneal=F` gives every baseline a learning rate that falls linearly to 0
+    over the run's last F (`rules.anneal.LinearTail`), tuned as such: the same tail as
+    a learned rule with `anneal_fraction=F`, so that its gain is not credited to the
+    rule. Recorded as `results["tuning"]["baselines_anneal"]`.
     """
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     steps = int(steps)
@@ -85,7 +91,8 @@ def evaluate(
     if baselines_from is not None:
         reused = load_baselines(baselines_from, {
             "problem": problem.name, "steps": steps, "seeds": seeds, "tuning seeds": tune,
-            "grid": list(grid), "baselines": sorted(set(baselines))})
+            "grid": list(grid), "baselines": sorted(set(baselines)),
+            "baselines anneal": baselines_anneal})
         first_order, use_lbfgs = [], False
     runs_total = len(first_order) * len(grid) * len(tune)
     runs_total += (1 + len(first_order) + use_lbfgs) * len(seeds)
@@ -94,12 +101,14 @@ def evaluate(
 
     final_loss, test_metric = runs.compile_scores(problem)
     rollouts = {"learned": make_rollout(learned.rule, problem)}
-    rollouts.update({name: make_rollout(BASELINES[name](), problem) for name in first_order})
+    rollouts.update({name: make_rollout(baseline_rule(name, baselines_anneal), problem)
+                     for name in first_order})
     journal = None
     if journal_dir is not None:
         identity = {"problem": problem.name, "steps": steps, "seeds": seeds, "tuning": tune,
                     "grid": list(grid), "baselines": list(baselines),
-                    "learned": weights_sha256(learned), "learned rule": learned_rule(learned)}
+                    "learned": weights_sha256(learned), "learned rule": learned_rule(learned),
+                    **({"baselines anneal": baselines_anneal} if baselines_anneal else {})}
         journal = RunJournal(journal_dir, identity)
     tuning_starts = runs.initial_params(problem, tune)
     tuned = {  # name: (learning rate, mean final loss per grid value)
@@ -115,7 +124,17 @@ def evaluate(
     if use_lbfgs:
         runners["lbfgs"] = _lbfgs_runner(problem, starts, steps)
     records = _run_seeds(runners, seeds, (final_loss, test_metric), on_run, journal)
-    return _results(learned, problem, steps, seeds, records, tuned, (tune, grid), skipped, reused)
+    results = _results(learned, problem, steps, seeds, records, tuned, (tune, grid), skipped,
+                       reused)
+    if baselines_anneal is not None:
+        results["tuning"]["baselines_anneal"] = float(baselines_anneal)
+    return results
+
+
+def baseline_rule(name, anneal=None):
+    """The hand-written rule `name` (`rules.BASELINES`), with `LinearTail(anneal)` if given."""
+    rule = BASELINES[name]()
+    return rule if anneal is None else LinearTail(rule, anneal)
 
 
 def _check_settings(baselines, seeds, tuning_seeds):
@@ -237,7 +256,7 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
 
 def load_baselines(directory, wanted):
     """The results dict in `directory`/results.json, checked against `wanted` (problem, steps,
-    seeds, tuning seeds, grid, baselines), with `"baselines_from"` naming the file and its
+    seeds, tuning seeds, grid, baselines, baselines' anneal), with `"baselines_from"` naming the file and its
     sha256; a ValueError naming what differs or why the file cannot be read."""
     path = Path(directory) / "results.json"
     try:
@@ -247,6 +266,7 @@ def load_baselines(directory, wanted):
             "problem": source["problem"], "steps": source["steps"], "seeds": source["seeds"],
             "tuning seeds": source["tuning"]["seeds"], "grid": source["tuning"]["grid"],
             "baselines": sorted({*source["optimizers"], *source["skipped"]} - {"learned"}),
+            "baselines anneal": source["tuning"].get("baselines_anneal"),
         }
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"Cannot reuse baselines from {path}: {error!r}. Give the directory "

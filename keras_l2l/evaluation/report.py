@@ -159,6 +159,9 @@ def _settings(results):
         f"{describe_grid(tuning.get('grid') or [])}; choice: {tuning.get('criterion')}; "
         "\"grid edge\": the best rate is the grid's smallest or largest, so the optimum "
         "may lie outside it",
+        *([f"- baselines annealed: each baseline's learning rate falls linearly to 0 over the "
+           f"run's last {tuning['baselines_anneal']:g} (`--baselines-anneal`), tuned as such"]
+          if tuning.get("baselines_anneal") is not None else []),
         "- lbfgs: full-batch L-BFGS-B (scipy, maxiter = steps); its curve is the full-batch "
         "loss per iteration, a second-order reference without minibatch noise",
         "- s/step: wall-clock seconds per optimizee step of the compiled rollout (after a "

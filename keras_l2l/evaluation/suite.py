@@ -36,7 +36,7 @@ MATCH_METHOD = (
 
 def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
               baselines=SUITE_BASELINES, tuning_seeds=3, grid="full", data_dir=None,
-              command=None, verbose=1, baselines_from=None):
+              command=None, verbose=1, baselines_from=None, baselines_anneal=None):
     """Evaluate `learned` (a `TrainedRule`) on each task at each horizon; returns the summary.
 
     `tasks` is a subset of the suite's task names (default: all); `grid` a name
@@ -46,11 +46,12 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
     runs (`RunJournal`). Writes OUT/summary.json, summary.md and suite.png.
     With `baselines_from` (another suite run's OUT, same settings), each pair reuses
     the tuned baselines of that run's pair (`evaluate`'s `baselines_from`) and only
-    `learned` runs; a ValueError lists the pairs it lacks.
+    `learned` runs; a ValueError lists the pairs it lacks. `baselines_anneal` gives the
+    baselines a linear tail (`evaluate`'s).
     """
     tasks, horizons = check_settings(suite, tasks, horizons, baselines, grid)
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
-    settings = _settings(learned, seeds, baselines, tuning_seeds, grid)
+    settings = _settings(learned, seeds, baselines, tuning_seeds, grid, baselines_anneal)
     out = Path(out)
     pending = [(task, steps) for task in tasks for steps in horizons  # checks all first
                if not _finished(out / task / str(steps), settings)]
@@ -69,7 +70,8 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
         results = evaluate(learned, problem, steps, seeds, baselines, tuning_seeds,
                            verbose=verbose, grid=tuning.GRIDS[grid],
                            journal_dir=out / task / str(steps),
-                           baselines_from=source and source / task / str(steps))
+                           baselines_from=source and source / task / str(steps),
+                           baselines_anneal=baselines_anneal)
         write_report(results, out / task / str(steps), command)
         remove_journals(out / task / str(steps))
     summary = summarize(out, suite, tasks, horizons, grid)
@@ -100,7 +102,7 @@ def check_settings(suite, tasks, horizons, baselines, grid):
     return list(dict.fromkeys(tasks or SUITES[suite])), horizons
 
 
-def _settings(learned, seeds, baselines, tuning_seeds, grid):
+def _settings(learned, seeds, baselines, tuning_seeds, grid, baselines_anneal):
     """What a finished pair's results.json must match to be reused."""
     return {
         "seeds": [int(seed) for seed in seeds],
@@ -109,6 +111,7 @@ def _settings(learned, seeds, baselines, tuning_seeds, grid):
         "grid": list(tuning.GRIDS[grid]),
         "learned weights": weights_sha256(learned),
         "learned rule": json.loads(json.dumps(learned_rule(learned))),  # as results.json has it
+        "baselines anneal": None if baselines_anneal is None else float(baselines_anneal),
     }
 
 
@@ -125,6 +128,7 @@ def _finished(directory, settings):
         "grid": results["tuning"]["grid"],
         "learned weights": results.get("learned_weights_sha256"),
         "learned rule": results.get("learned_rule"),
+        "baselines anneal": results["tuning"].get("baselines_anneal"),
     }
     differ = [key for key in settings if found[key] != settings[key]]
     if differ:
@@ -154,7 +158,9 @@ def summarize(out, suite, tasks, horizons, grid):
         "horizons": list(horizons),
         "seeds": first["seeds"],
         "tuning": {"seeds": first["tuning"]["seeds"], "grid_name": grid,
-                   "grid": tuning.describe_grid(first["tuning"]["grid"])},
+                   "grid": tuning.describe_grid(first["tuning"]["grid"]),
+                   **{key: first["tuning"][key] for key in ["baselines_anneal"]
+                      if key in first["tuning"]}},
         "baselines": [name for name in first["optimizers"] if name != "learned"],
         "learned": {"preset": first.get("learned_preset"), "rule": first["learned_rule"],
                     "weights_sha256": first.get("learned_weights_sha256")},

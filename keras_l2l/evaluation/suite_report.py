@@ -43,7 +43,7 @@ def markdown(summary):
         f"{len(summary['tasks'])} tasks, {len(summary['seeds'])} evaluation seeds, "
         f"baselines {', '.join(summary['baselines'])}, each with its learning rate tuned per "
         f"task and horizon on seeds {summary['tuning']['seeds']} over "
-        f"{summary['tuning']['grid']}. A ratio is the learned optimizer's mean final loss "
+        f"{summary['tuning']['grid']}{_anneal_words(summary)}. A ratio is the learned optimizer's mean final loss "
         "over a tuned baseline's: below 1, the learned optimizer is better.",
         "",
         *_geomean_table(summary),
@@ -256,3 +256,12 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+def _anneal_words(summary):
+    """How the baselines' learning rates were scheduled, if not constant."""
+    fraction = summary["tuning"].get("baselines_anneal")
+    if fraction is None:
+        return ""
+    return (f", with a learning rate falling linearly to 0 over the run's last {fraction:g} "
+            "(`--baselines-anneal`)")

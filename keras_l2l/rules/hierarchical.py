@@ -64,6 +64,7 @@ from keras import ops
 
 from keras_l2l import preprocessing as prep
 from keras_l2l.rules import backend_ops
+from keras_l2l.rules.anneal import check_anneal, linear_tail
 from keras_l2l.rules.base import UpdateRule
 from keras_l2l.rules.lstm import lstm_cell
 from keras_l2l.rules.registry import register_rule
@@ -107,15 +108,7 @@ class HierarchicalLSTM(UpdateRule):
                 f"`correction_gate_rms` must be > 0 or None, got {correction_gate_rms!r}."
             )
         self.correction_gate_rms = None if correction_gate_rms is None else float(correction_gate_rms)
-        if anneal_fraction is not None and not 0 < float(anneal_fraction) <= 1:
-            raise ValueError(f"`anneal_fraction` must be in (0, 1] or None, got {anneal_fraction!r}.")
-        self.anneal_fraction = None if anneal_fraction is None else float(anneal_fraction)
-        if not isinstance(anneal_after, (int, np.integer)) or anneal_after < 0:
-            raise ValueError(f"`anneal_after` must be an integer >= 0, got {anneal_after!r}.")
-        if anneal_after and anneal_fraction is None:
-            raise ValueError("`anneal_after` delays the annealing that `anneal_fraction` sets; "
-                             "give `anneal_fraction` too, or leave `anneal_after` at 0.")
-        self.anneal_after = int(anneal_after)
+        self.anneal_fraction, self.anneal_after = check_anneal(anneal_fraction, anneal_after)
 
     def get_config(self):
         return {
@@ -259,16 +252,9 @@ class HierarchicalLSTM(UpdateRule):
         log_step = head[:, 0] + SCALE_RANGE * ops.tanh(out[:, 1] / SCALE_RANGE)
         updates = -self.base_learning_rate * direction * ops.exp(log_step)
         if self.anneal_fraction is not None:
-            updates = updates * self._anneal(state["step"] + 1.0, state["horizon"])
+            updates = updates * linear_tail(state["step"] + 1.0, state["horizon"],
+                                            self.anneal_fraction, self.anneal_after)
         return updates, {"moments": moments}
-
-    def _anneal(self, step, horizon):
-        """The step-size factor: 1, falling linearly to 0 over the last `anneal_fraction` of a
-        run of known length `horizon` longer than `anneal_after`, but not before that step
-        (the run's last step keeps a small factor), 0 past it."""
-        span = ops.minimum(horizon - self.anneal_after, self.anneal_fraction * horizon)
-        falling = ops.clip((horizon - step + 1.0) / ops.maximum(span, 1.0), 0.0, 1.0)
-        return ops.where(horizon > self.anneal_after, falling, ops.ones_like(falling))
 
     def param_outputs(self, meta_params, features, head):
         """The per-parameter MLP's `[n, 2]` outputs (d, s), ungated, from the coordinates'
