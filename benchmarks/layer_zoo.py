@@ -1,6 +1,7 @@
 """`model.fit` of Keras' layer zoo with a learned optimizer, next to Adam at its default rate.
 
     python benchmarks/layer_zoo.py [--preset general] [--epochs 3] [--seeds 3] [--out results/layer_zoo]
+                                   [--training-length]
 
 What a Keras user does: compile a model with `LearnedOptimizer.from_preset(...)`
 or with `keras.optimizers.Adam()` (rate 1e-3, no tuning) and call `fit`. The
@@ -9,7 +10,9 @@ models are the held-out suite's (conv + batch norm + dropout, LSTM, embedding
 itself: batch-norm moving statistics, dropout, `evaluate` in inference mode.
 Reports per model: the epoch losses `fit` prints, whether they fall every
 epoch, and the final training-set loss from `evaluate`, learned / Adam.
-Issue 11's target: loss falls every epoch, final ratio <= 1.1.
+Issue 11's target: loss falls every epoch, final ratio <= 1.1. With
+`--training-length` the learned optimizer's `fit` gets the `TrainingLength`
+callback, so a preset that plans over the run's length (`anneal_fraction`) knows it.
 """
 
 import argparse
@@ -23,6 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_l2l import LearnedOptimizer  # noqa: E402
+from keras_l2l.callbacks import TrainingLength  # noqa: E402
 from keras_l2l.problems.suite_tasks import build_task  # noqa: E402
 
 ZOO = ("mnist-conv-bn-dropout", "fashion-rows-lstm", "tokens-embedding-gru",
@@ -38,22 +42,25 @@ def keras_loss(problem):
     return loss
 
 
-def fit_once(problem, make_optimizer, epochs, seed):
+def fit_once(problem, make_optimizer, epochs, seed, callbacks=()):
     """`(epoch losses from fit, final training-set loss from evaluate)` of one run."""
     keras.utils.set_random_seed(seed)
     model = keras.models.clone_model(problem.model)
     model.compile(optimizer=make_optimizer(), loss=keras_loss(problem))
     x, y = problem.inputs(problem.x_train.numpy()), problem.y_train.numpy()
-    history = model.fit(x, y, batch_size=problem.batch_size, epochs=epochs, verbose=0)
+    history = model.fit(x, y, batch_size=problem.batch_size, epochs=epochs, verbose=0,
+                        callbacks=list(callbacks))
     final = model.evaluate(x, y, batch_size=512, verbose=0)
     return history.history["loss"], float(final)
 
 
-def run_task(name, preset, epochs, seeds, data_dir):
+def run_task(name, preset, epochs, seeds, data_dir, training_length=False):
     problem = build_task(name, data_dir)
+    callbacks = {"learned": [TrainingLength()] if training_length else [], "adam": []}
     optimizers = {"learned": lambda: LearnedOptimizer.from_preset(preset),
                   "adam": lambda: keras.optimizers.Adam()}
-    runs = {label: [fit_once(problem, make, epochs, seed) for seed in range(seeds)]
+    runs = {label: [fit_once(problem, make, epochs, seed, callbacks[label])
+                    for seed in range(seeds)]
             for label, make in optimizers.items()}
     finals = {label: [final for _, final in r] for label, r in runs.items()}
     ratio = float(np.mean(finals["learned"]) / np.mean(finals["adam"]))
@@ -74,7 +81,9 @@ def markdown(results, command):
     lines = [
         f"# `model.fit` of the layer zoo: preset `{results['preset']}` vs Adam (rate 1e-3)",
         "",
-        f"{results['epochs']} epochs, seeds 0..{results['seeds'] - 1}; final loss = "
+        f"{results['epochs']} epochs, seeds 0..{results['seeds'] - 1}"
+        f"{'; learned with the TrainingLength callback' if results.get('training_length') else ''}"
+        "; final loss = "
         "`model.evaluate` on the training data (inference mode), mean over seeds. "
         f"Target: learned loss falls every epoch and ends <= {TARGET_RATIO}x Adam.",
         "",
@@ -98,12 +107,15 @@ def main(argv=None):
     parser.add_argument("--tasks", default=",".join(ZOO))
     parser.add_argument("--data-dir", default=os.environ.get("KERAS_L2L_DATA_DIR"))
     parser.add_argument("--out", default="results/layer_zoo")
+    parser.add_argument("--training-length", action="store_true",
+                        help="give the learned optimizer's fit the TrainingLength callback")
     args = parser.parse_args(argv)
-    results = {"preset": args.preset, "epochs": args.epochs, "seeds": args.seeds, "tasks": []}
+    results = {"preset": args.preset, "epochs": args.epochs, "seeds": args.seeds,
+               "training_length": args.training_length, "tasks": []}
     for name in args.tasks.split(","):
         print(f"layer zoo: {name}", flush=True)
         results["tasks"].append(run_task(name, args.preset, args.epochs, args.seeds,
-                                         args.data_dir))
+                                         args.data_dir, args.training_length))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
