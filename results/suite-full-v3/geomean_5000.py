@@ -1,8 +1,9 @@
-"""Per-task ratios at 5,000 steps, `general-v3` and `general-v2`, and their geometric means.
+"""Per-task ratios at 5,000 steps of several `general` versions, and their geometric means.
 
-    python results/suite-full-v3/geomean_5000.py
+    python results/suite-full-v3/geomean_5000.py            # general-v3 and general-v2
+    python results/suite-full-v3/geomean_5000.py v4 v3 v2   # the first gets the CIs
 
-Reads results/suite-full-v{2,3}/<task>/5000/results.json for every task where both exist
+Reads results/suite-full-<version>/<task>/5000/results.json for every task where all exist
 (the 5,000-step suite is finished task by task; a suite call's summary covers only the
 tasks of that call). Ratio: mean final loss over that of the best tuned baseline. Last,
 the code commits the learned runs of each version came from (`git_hash` in results.json;
@@ -12,6 +13,7 @@ earlier runs did not record it): on a chaotic task, a float-rounding change move
 
 import json
 import math
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,20 +30,25 @@ def ratios(version):
     return found
 
 
-def main():
-    v3, v2 = ratios("v3"), ratios("v2")
-    tasks = [task for task in v3 if task in v2]
-    print("| task | `general-v3` / best tuned [95% CI] | `general-v2` | best tuned baseline |")
-    print("|---|---|---|---|")
+def main(versions=("v3", "v2")):
+    rows = {version: ratios(version) for version in versions}
+    first, *others = versions
+    tasks = [task for task in rows[first] if all(task in rows[v] for v in others)]
+    print(f"| task | `general-{first}` / best tuned [95% CI] | "
+          + "".join(f"`general-{v}` | " for v in others) + "best tuned baseline |")
+    print("|---|---|" + "---|" * len(others) + "---|")
     for task in tasks:
-        (mean, ci, best, _), old = v3[task], v2[task][0]
-        print(f"| {task} | {mean:.3g} [{ci[0]:.3g}, {ci[1]:.3g}] | {old:.3g} | {best} |")
-    geomean = lambda rows: math.exp(sum(math.log(rows[t][0]) for t in tasks) / len(tasks))
-    print(f"| geometric mean over {len(tasks)} | {geomean(v3):.3g} | {geomean(v2):.3g} | |")
-    for name, rows in (("general-v3", v3), ("general-v2", v2)):
-        commits = sorted({rows[t][3][:7] if rows[t][3] else "(not recorded)" for t in tasks})
-        print(f"\n`{name}`'s learned runs, code of git: {', '.join(commits)}")
+        mean, ci, best, _ = rows[first][task]
+        print(f"| {task} | {mean:.3g} [{ci[0]:.3g}, {ci[1]:.3g}] | "
+              + "".join(f"{rows[v][task][0]:.3g} | " for v in others) + f"{best} |")
+    geomean = lambda found: math.exp(sum(math.log(found[t][0]) for t in tasks) / len(tasks))
+    print(f"| geometric mean over {len(tasks)} | "
+          + "".join(f"{geomean(rows[v]):.3g} | " for v in versions) + "|")
+    for version in versions:
+        commits = sorted({rows[version][t][3][:7] if rows[version][t][3] else "(not recorded)"
+                          for t in tasks})
+        print(f"\n`general-{version}`'s learned runs, code of git: {', '.join(commits)}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:] or ("v3", "v2"))
