@@ -29,6 +29,9 @@ def test_demo_runs_offline_on_the_embedded_mnist(monkeypatch, tmp_path, capsys):
     assert results["problem"] == "mnist" and "4000 examples" in results["eval_set"]
     assert list(results["optimizers"]) == ["learned", "adam"]  # general vs tuned Adam
     assert results["learned_preset"] == "general"
+    # Adam gets the preset's end-of-run schedule, if it has one.
+    anneal = demo.load_rule("general").rule.anneal_fraction
+    assert results["tuning"].get("baselines_anneal") == anneal
     comparison = results["demo"]
     assert comparison["baseline"] == "adam"
     assert comparison["verdict"] == demo.stats.verdict(*comparison["ci95"])
@@ -73,6 +76,13 @@ def test_summary_sentence_states_only_what_the_ci_supports(lo, hi, verdict, word
     assert "1000 steps, 20 seeds" in sentence and "full MNIST" in sentence
     if verdict in ("win", "loss"):
         assert f"{lo:.3g} .. {hi:.3g}" in sentence
+
+
+def test_summary_sentence_names_the_baselines_schedule():
+    sentence = demo.summary_sentence(_comparison(0.8, 0.95), "general", 1000, 20, "full MNIST",
+                                     baselines_anneal=0.5)
+    assert sentence.startswith("Win: general reached a lower final training loss than tuned "
+                               "Adam with the same schedule")
 
 
 def test_compare_is_the_paired_bootstrap_ratio():

@@ -59,10 +59,12 @@ def _value(v):
     return math.inf if v is None else float(v)
 
 
-def summary_sentence(comparison, preset, steps, seeds, data):
+def summary_sentence(comparison, preset, steps, seeds, data, baselines_anneal=None):
     """One sentence with the verdict, stated only as far as the CI supports it."""
     name = comparison["baseline"]
     baseline = f"tuned {'Adam' if name == 'adam' else name}"
+    if baselines_anneal is not None:
+        baseline += f" with the same schedule"
     ratio = comparison["mean"]
     lo, hi = comparison["ci95"]
     numbers = (f"mean final training loss {preset} / {baseline} = {_fmt(ratio)} "
@@ -92,7 +94,9 @@ def run_demo(preset=None, steps=DEMO_STEPS, seeds=DEMO_SEEDS, tuning_seeds=2,
     """Evaluate `preset` (default: `general`) against tuned `baselines` on the MNIST MLP.
 
     Adam's (and any other baseline's) learning rate is tuned on the 2^-12 .. 2^0 grid
-    on `tuning_seeds` separate seeds; `seeds` evaluation seeds. Prints the table, the
+    on `tuning_seeds` separate seeds; `seeds` evaluation seeds. A preset whose steps fall
+    at the end of a run (`anneal_fraction`) is compared with baselines given the same
+    fall (`evaluate`'s `baselines_anneal`), so the schedule's gain is not credited to it. Prints the table, the
     data used and a verdict sentence (learned / Adam, else / the best baseline),
     writes `out`/results.json (with `data_source` and `demo`), report.md and
     curves.png, and returns the results dict (see `evaluate`).
@@ -102,18 +106,24 @@ def run_demo(preset=None, steps=DEMO_STEPS, seeds=DEMO_SEEDS, tuning_seeds=2,
     source = datasets.last_source("mnist")
     preset = preset or default_preset
     print(f"Data: {source['description'] if source else 'MNIST'}")
+    learned = load_rule(preset)
+    anneal = getattr(learned.rule, "anneal_fraction", None)
+    schedule = "" if anneal is None else (
+        f", each given the preset's schedule (learning rate falling linearly to 0 over the "
+        f"last {anneal:.0%} of the run)")
     print(f"Problem: {problem.name} (784-20-10 sigmoid MLP, batch 128); learned optimizer: "
-          f"preset {preset!r}; baselines (learning rate tuned): {', '.join(baselines)}; "
-          f"{steps} steps, {seeds} seeds.")
-    results = evaluate(load_rule(preset), problem, steps, seeds, baselines=baselines,
-                       tuning_seeds=tuning_seeds, verbose=verbose)
+          f"preset {preset!r}; baselines (learning rate tuned): {', '.join(baselines)}"
+          f"{schedule}; {steps} steps, {seeds} seeds.")
+    results = evaluate(learned, problem, steps, seeds, baselines=baselines,
+                       tuning_seeds=tuning_seeds, verbose=verbose, baselines_anneal=anneal)
     results["data_source"] = source
     reference = "adam" if "adam" in results["optimizers"] else \
         (results.get("ratio_to_best_baseline") or {}).get("baseline")
     if reference is not None:
         comparison = compare(results, reference)
         comparison["summary"] = summary_sentence(
-            comparison, preset, results["steps"], len(results["seeds"]), data_words(source))
+            comparison, preset, results["steps"], len(results["seeds"]), data_words(source),
+            anneal)
         results["demo"] = comparison
     out = write_report(results, out, command)
     print("\n".join(line for line in markdown(results).splitlines() if line.startswith("|")))
