@@ -55,10 +55,13 @@ def row(directory):
     verdict = "win" if hi is not None and hi < 1 else ("loss" if lo is not None and lo > 1 else "tie")
     mean_curve = sum(opts["learned"]["curve"]["mean"]) / len(opts["learned"]["curve"]["mean"])
     adam_curve = sum(opts["adam"]["curve"]["mean"]) / len(opts["adam"]["curve"]["mean"]) if adam else None
+    anneal = r.get("tuning", {}).get("baselines_anneal")
+    if anneal is not None:  # baselines given the learned rule's end-of-run schedule
+        best = f"{best}+tail{anneal:g}"
     return (
         f"| [{directory.name}](results/{directory.name}/report.md) | `{preset_of(r)}` "
         f"| {r['steps']} | {len(r['seeds'])} | {fmt(learned['mean'])} | {fmt(adam['mean']) if adam else '-'} "
-        f"| {best} {fmt(opts[best]['final_loss']['mean']) if best in opts else ''} "
+        f"| {best} {fmt(opts[ratio['baseline']]['final_loss']['mean']) if ratio.get('baseline') in opts else ''} "
         f"| {fmt(ratio.get('mean'))} [{fmt(lo)}, {fmt(hi)}] | {verdict} "
         f"| {wins if wins is not None else '-'}/{len(per_seed)} "
         f"| {fmt(mean_curve)} / {fmt(adam_curve) if adam_curve else '-'} |"
