@@ -37,8 +37,12 @@ def main():
                        "every step size falls linearly to 0 over the last half of the run, never "
                        "before step 200 (the meta-training horizon)",
         "headline": "No learning rate to tune. Held-out suite (11 unseen Keras tasks, 10 seeds, "
-                    "general-v2's tuned baselines at constant rates): to be measured "
-                    "(results/suite-full-v4)",
+                    "general-v2's constant-rate tuned baselines): 1.157x the best tuned baseline "
+                    "at 200 steps, 0.855x at 1,000 and 0.992x at 5,000 (10 tasks), no run "
+                    "diverged; against Adam and NAG given the same end-of-run schedule, 1.23x at "
+                    "1,000 steps; MNIST MLP at 10,000 steps 1.00x (sigmoid) and 0.72x (ReLU) "
+                    "Adam with the same schedule (results/suite-full-v4, results/suite-tail-v4, "
+                    "results/general-v4)",
     }
     trained = v3.reconfigured(**ANNEAL).replace(provenance=provenance, name="general-v4")
     trained.save_to_preset(ROOT / "keras_l2l" / "presets" / "general-v4")
