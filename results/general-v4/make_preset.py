@@ -38,7 +38,7 @@ def main():
                        "before step 200 (the meta-training horizon)",
         "headline": "No learning rate to tune. Held-out suite (11 unseen Keras tasks, 10 seeds, "
                     "general-v2's constant-rate tuned baselines): 1.157x the best tuned baseline "
-                    "at 200 steps, 0.855x at 1,000 and 0.992x at 5,000 (10 tasks), no run "
+                    "at 200 steps, 0.855x at 1,000 and 1.19x at 5,000, no run "
                     "diverged; against Adam and NAG given the same end-of-run schedule, 1.23x at "
                     "1,000 steps; MNIST MLP at 10,000 steps 1.00x (sigmoid) and 0.72x (ReLU) "
                     "Adam with the same schedule (results/suite-full-v4, results/suite-tail-v4, "
