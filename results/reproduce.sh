@@ -25,12 +25,14 @@ presets() {
   mkdir -p keras_l2l/presets/mnist-long && cp runs/presets/mnist-long/* keras_l2l/presets/mnist-long/
   # general-v1 (HierarchicalLSTM, issue 11, the first `general`): checkpoints and CPU time in
   # results/general/. general-v2 (run G, `general` 2026-12-02 to 12-06) continues it;
-  # general-v3 (`general` since 2026-12-06) is its weights with the correction gate.
+  # general-v3 is its weights with the correction gate; general-v4 (`general` since
+  # 2026-12-06) v3's with the end-of-run schedule.
   bash results/general/command.sh
   mkdir -p keras_l2l/presets/general-v1 && cp results/general/preset/* keras_l2l/presets/general-v1/
   bash results/general-g/command.sh
   cp results/general-g/preset/{config.json,weights.npz} keras_l2l/presets/general-v2/
   python results/general-v3/make_preset.py
+  python results/general-v4/make_preset.py
   # mnist-hierarchical (issue 11, the paper's 100-step claim): two stages, each evaluated.
   bash results/mnist100-h/command.sh && bash results/mnist100-h/command2.sh
   cp results/mnist100-h/preset2/{config.json,weights.npz} keras_l2l/presets/mnist-hierarchical/
@@ -62,11 +64,17 @@ evaluate() {
   bash results/general-g/evaluate_mnist_10000.sh
   keras-l2l evaluate --optimizer general-v2 --problem mnist --steps 100 --seeds 20 --out results/general-v2-mnist-100
   python benchmarks/layer_zoo.py --preset general-v2 --out results/general-g/layer_zoo
-  # general-v3 = general: the suite and MNIST against general-v2's tuned runs, the layer
-  # zoo, and the main job on full MNIST and on the embedded subset.
+  # general-v3: the suite and MNIST against general-v2's tuned runs, and the layer zoo.
   bash results/suite-full-v3/command.sh
   bash results/general-v3/evaluate_mnist.sh
   python benchmarks/layer_zoo.py --preset general-v3 --out results/general-v3/layer_zoo
+  # general-v4 = general: the same, then against Adam and NAG given its schedule, and the
+  # main job on full MNIST and on the embedded subset. (5,000 steps: HORIZONS=5000 and
+  # TASKS, run in a copy, as results/suite-full-v3/command.sh says.)
+  bash results/suite-full-v4/command.sh
+  bash results/suite-tail-v4/command.sh && python results/suite-tail-v4/compare.py
+  bash results/general-v4/evaluate_mnist.sh
+  python benchmarks/layer_zoo.py --preset general-v4 --training-length --out results/general-v4/layer_zoo
   keras-l2l demo --data-dir "$KERAS_L2L_DATA_DIR" --out results/demo-mnist-1000
   keras-l2l demo --data-dir embedded --out results/demo-embedded-1000
   bash results/cifar10/evaluate.sh
