@@ -70,7 +70,3 @@ class LinearTail(UpdateRule):
         rate = {**meta_params, "learning_rate": meta_params["learning_rate"] * factor}
         updates, inner_state = self.rule(rate, grads, inner_state, *params)
         return updates, {**inner_state, "tail_step": step, "horizon": state["horizon"]}
-
-    def get_config(self):
-        return {"rule": type(self.rule).__name__, "inner": self.rule.get_config(),
-                "fraction": self.fraction, "after": self.after}

@@ -7,10 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export KERAS_L2L_DATA_DIR="${KERAS_L2L_DATA_DIR:-../shared/data}"
-keras-l2l evaluate --optimizer general-v3 --problem mnist --steps 100 --seeds 20 \
-  --baselines-from results/general-v2-mnist-100 --out results/general-v3/mnist-100
+OPTIMIZER="${OPTIMIZER:-general-v3}" OUT="${OUT:-results/general-v3}"  # general-v4 reuses it
+keras-l2l evaluate --optimizer "$OPTIMIZER" --problem mnist --steps 100 --seeds 20 \
+  --baselines-from results/general-v2-mnist-100 --out "$OUT/mnist-100"
 for problem in mnist mnist-relu; do
-  keras-l2l evaluate --optimizer general-v3 --problem "$problem" --steps 10000 --seeds 5 \
+  keras-l2l evaluate --optimizer "$OPTIMIZER" --problem "$problem" --steps 10000 --seeds 5 \
     --grid coarse --tuning-seeds 1 --baselines adam \
-    --baselines-from "results/general-g/$problem-10000" --out "results/general-v3/$problem-10000"
+    --baselines-from "results/general-g/$problem-10000" --out "$OUT/$problem-10000"
 done
