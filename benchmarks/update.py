@@ -4,9 +4,12 @@ The update's MAC rate is compared with a large matmul's, timed in the same
 rounds; an op-type profile shows where the rest of the time goes.
 """
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 from common import interleaved, log, median, timed
+from keras_l2l import LearnedOptimizer
 from keras_l2l.rules import CoordinatewiseLSTM
 
 MATMUL_SIZE = 2048  # reference: a [2048, 2048] @ [2048, 2048] float32 matmul
@@ -66,6 +69,16 @@ def update_step(rule, meta, state, jit):
     return step
 
 
+def optimizer_step(n, grads):
+    """`LearnedOptimizer(preset=None).apply` on one variable of `n` coordinates, compiled:
+    the update as `fit` runs it, in chunks of `chunk_size` (16,384) coordinates above that."""
+    variable = keras.Variable(np.zeros(n, np.float32))
+    optimizer = LearnedOptimizer(preset=None)
+    optimizer.build([variable])
+    step = tf.function(lambda: optimizer.apply([grads], [variable]))
+    return lambda: (step(), variable.value[:1].numpy())
+
+
 def matmuls_only(rule, meta, n):
     """The rule's matmuls at the update's shapes and nothing else, traced: its "matmul share"."""
     layer_inputs = [
@@ -82,29 +95,33 @@ def matmuls_only(rule, meta, n):
 
 
 def time_update(rule, meta, n, macs, reference, rounds):
-    """Rows (graph, XLA) for `n` coordinates; locals, hence gigabytes at 10M, go on return."""
+    """Rows (graph, XLA, optimizer) for `n` coordinates; locals, hence gigabytes at 10M, go on return."""
     grads = tf.random.stateless_normal([n], seed=[5, 6]) * 1e-3
     state = {k: tf.Variable(v) for k, v in rule.init_state(n).items()}
     steps = {jit: update_step(rule, meta, state, jit) for jit in (False, True)}
-    compile_times = {jit: timed(lambda s=s: s(grads)) for jit, s in steps.items()}
+    compile_times = {key: timed(lambda s=s: s(grads))
+                     for key, s in zip(("graph", "xla"), steps.values())}
     matmul, matmul_macs = reference
+    fitted = optimizer_step(n, grads)
+    compile_times["optimizer"] = timed(fitted)
     fns = {
         "matmul": matmul,
         "graph": lambda: steps[False](grads),
         "xla": lambda: steps[True](grads),
+        "optimizer": fitted,
     }
     if n <= PROFILE_MAX_COORDINATES:  # the largest size's inputs alone would take gigabytes
         fns["matmuls_only"] = matmuls_only(rule, meta, n)
     times = interleaved(fns, rounds)
     reference_rate = matmul_macs / median(times["matmul"])
     rows = []
-    for jit, key in ((False, "graph"), (True, "xla")):
+    for key, mode in (("graph", "graph"), ("xla", "XLA"), ("optimizer", "optimizer")):
         seconds = median(times[key])
         rate = macs * n / seconds
         rows.append(
             {
                 "coordinates": n,
-                "mode": "XLA" if jit else "graph",
+                "mode": mode,
                 "update_ms": seconds * 1e3,
                 "gmacs": rate / 1e9,
                 "matmul_gmacs": reference_rate / 1e9,
@@ -112,7 +129,7 @@ def time_update(rule, meta, n, macs, reference, rounds):
                 "matmul_share": (
                     median(times["matmuls_only"]) / seconds if "matmuls_only" in times else None
                 ),
-                "first_call_s": compile_times[jit],
+                "first_call_s": compile_times[key],
             }
         )
     return rows

@@ -165,6 +165,11 @@ def _add_evaluate(commands):
                         help="give every baseline a learning rate falling linearly to 0 over "
                         "the run's last F (0 < F <= 1), tuned as such: the tail of a learned "
                         "rule with anneal_fraction=F, so its gain is not credited to the rule")
+    parser.add_argument("--tune-learned", action="store_true",
+                        help="also run the learned optimizer with its step multiplier "
+                        "(LearnedOptimizer's learning_rate) tuned like the baselines' rates, "
+                        "over 2^-2..2^2, as `learned_tuned`: compared with the same tuning "
+                        "budget; `learned` stays as trained")
     _add_evaluation_flags(parser, steps_type=_horizons)
     parser.set_defaults(run=_evaluate, baselines=None, parser=parser)
 
@@ -181,6 +186,7 @@ def _evaluate(args, command):
         args.seeds, baselines=args.baselines or DEFAULT_BASELINES,
         tuning_seeds=args.tuning_seeds, grid=GRIDS[args.grid], journal_dir=args.out,
         baselines_from=args.baselines_from, baselines_anneal=args.baselines_anneal,
+        tune_learned=args.tune_learned,
     )
     out = write_report(results, args.out, command)
     remove_journals(out)
@@ -197,7 +203,7 @@ def _evaluate_suite(args, command):
         load_rule(args.optimizer), args.out, args.steps, args.seeds, suite=args.suite,
         tasks=args.tasks, baselines=baselines, tuning_seeds=args.tuning_seeds, grid=args.grid,
         data_dir=args.data_dir, command=command, baselines_from=args.baselines_from,
-        baselines_anneal=args.baselines_anneal,
+        baselines_anneal=args.baselines_anneal, tune_learned=args.tune_learned,
     )
     print(f"Wrote {args.out}/summary.json, summary.md and suite.png.")
 

@@ -362,6 +362,52 @@ def test_annealed_baselines_are_tuned_with_their_tail_and_reused_only_so(tmp_pat
     assert reused["optimizers"]["sgd"] == results["optimizers"]["sgd"]
 
 
+def test_tuned_learned_multiplier_matches_the_closed_form_and_survives_reuse(tmp_path):
+    """`tune_learned`: the learned rule (here SGD at 0.05) with its step multiplier tuned on
+    the tuning seeds has the closed-form tuning losses of SGD at 0.05 * s, its eval runs at
+    the best s, a ratio of its own, the same report lines; `learned` stays at 1; reusing
+    these baselines keeps them and tunes the multiplier again."""
+    steps, seeds = 6, tuning.tuning_seeds(2)
+    settings = dict(steps=steps, seeds=2, baselines=["sgd"], tuning_seeds=2, verbose=0,
+                    grid=tuning.COARSE_GRID)
+    learned = TrainedRule.untrained(SGD(0.05))
+    results = evaluate(learned, Parabola(a=3.0), tune_learned=True, **settings)
+    scales = np.array(tuning.LEARNED_SCALE_GRID)
+    assert len(scales) == 9 and scales[0] == 0.25 and scales[-1] == 4.0 and 1.0 in scales
+
+    def closed_form(rates, starts):
+        x0_squared = np.mean([(1.0 + s % 3) ** 2 for s in starts])
+        return 3.0 * (1 - 6.0 * rates) ** (2 * steps) * x0_squared
+
+    np.testing.assert_allclose(results["tuning"]["mean_final_loss"]["learned_tuned"],
+                               closed_form(0.05 * scales, seeds), rtol=1e-4)
+    best = scales[np.argmin(closed_form(0.05 * scales, seeds))]
+    assert best == 2.0**1.5  # 1 - 6 * 0.05 * 2.83 is closest to 0
+    entries = results["optimizers"]
+    assert entries["learned_tuned"]["learning_rate"] == best and entries["learned"]["learning_rate"] == 1.0
+    for name, rate in (("learned_tuned", 0.05 * best), ("learned", 0.05)):
+        for seed, final in zip(results["seeds"], entries[name]["final_loss"]["per_seed"]):
+            np.testing.assert_allclose(final, closed_form(rate, [seed]), rtol=1e-4)
+    tuned_ratio = results["ratio_tuned_to_best_baseline"]
+    expected = np.mean(entries["learned_tuned"]["final_loss"]["per_seed"]) / np.mean(
+        entries["sgd"]["final_loss"]["per_seed"])
+    np.testing.assert_allclose(tuned_ratio["mean"], expected, rtol=1e-9)
+    assert "`learned_tuned`" in tuned_ratio["method"]
+    assert results["ratio_to_best_baseline"]["mean"] != tuned_ratio["mean"]
+    write_report(results, tmp_path / "tuned")
+    report = (tmp_path / "tuned" / "report.md").read_text()
+    assert "`learned_tuned` is the same rule with its step multiplier" in report
+    assert f"| learned_tuned | {best:.4g} |" in report
+    reused = evaluate(learned, Parabola(a=3.0), tune_learned=True,
+                      baselines_from=tmp_path / "tuned", **settings)
+    for key in ("sgd", "learned_tuned"):
+        assert reused["tuning"]["mean_final_loss"][key] == results["tuning"]["mean_final_loss"][key]
+    assert reused["optimizers"]["learned_tuned"]["final_loss"] == entries["learned_tuned"]["final_loss"]
+    with pytest.raises(ValueError, match="needs tuning_seeds >= 1"):
+        evaluate(learned, Parabola(a=3.0), tune_learned=True, **{**settings, "tuning_seeds": 0,
+                                                                  "baselines": []})
+
+
 def test_thread_settings_fall_back_to_the_environment(monkeypatch):
     """TF reports 0 for counts set only through its environment variables, which the
     suite's parallel jobs use; results record those."""

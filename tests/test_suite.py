@@ -10,7 +10,7 @@ from PIL import Image
 
 from keras_l2l import flat
 from keras_l2l.cli import main
-from keras_l2l.evaluation import suite
+from keras_l2l.evaluation import suite, tuning
 from keras_l2l.evaluation.evaluate import weights_sha256
 from keras_l2l.problems import PROBLEMS, get_problem
 from keras_l2l.problems.suite_tasks import SUITE, TASKS, token_sequences
@@ -138,6 +138,30 @@ def test_runner_reuses_another_runs_baselines(tmp_path, data_dir):
         tmp_path / "second" / "summary.md").read_text()
     with pytest.raises(ValueError, match=f"no results for {FAST[0]}/6, {FAST[1]}/6"):
         run_tiny(tmp_path / "third", data_dir, baselines_from=tmp_path / "missing")
+
+
+def test_runner_with_the_learned_multiplier_tuned(tmp_path, data_dir):
+    """`tune_learned`: per task the tuned rule's ratio to the best baseline and its multiplier,
+    their geometric mean, a column in summary.md; a directory made without it is refused."""
+    run_tiny(tmp_path / "first", data_dir)
+    summary = run_tiny(tmp_path / "tuned", data_dir, tune_learned=True,
+                       baselines_from=tmp_path / "first")
+    ratios = []
+    for task in FAST:
+        results = json.loads((tmp_path / "tuned" / task / "6" / "results.json").read_text())
+        row = summary["results"][task]["6"]
+        assert row["ratio_tuned_to_best"]["mean"] == pytest.approx(
+            results["ratio_tuned_to_best_baseline"]["mean"])
+        assert row["learning_rates"]["learned_tuned"] in tuning.LEARNED_SCALE_GRID
+        ratios.append(row["ratio_tuned_to_best"]["mean"])
+    assert summary["baselines"] == ["adam"]
+    assert summary["per_horizon"]["6"]["geomean_ratio_tuned_to_best"] == pytest.approx(
+        math.sqrt(ratios[0] * ratios[1]))
+    text = (tmp_path / "tuned" / "summary.md").read_text()
+    assert "learned with its step multiplier tuned too, vs best" in text
+    assert "multiplier tuned: ratio vs best" not in (tmp_path / "first" / "summary.md").read_text()
+    with pytest.raises(ValueError, match="other optimizers"):
+        run_tiny(tmp_path / "first", data_dir, tune_learned=True)
 
 
 def _exit_message(argv, capsys):

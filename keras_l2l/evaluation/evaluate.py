@@ -26,6 +26,10 @@ from keras_l2l.trained_rule import TrainedRule
 
 DEFAULT_BASELINES = (*BASELINES, "lbfgs")
 
+#: The learned optimizer's entries in results.json: as trained, and with its step
+#: multiplier tuned (`evaluate`'s `tune_learned`); every other entry is a baseline.
+LEARNED = ("learned", "learned_tuned")
+
 RATIO_METHOD = (
     "mean final loss of `learned` / that of the best tuned first-order baseline "
     "(lowest mean final loss; L-BFGS excluded); 95% CI: percentile bootstrap over "
@@ -57,6 +61,7 @@ def load_rule(spec):
 def evaluate(
     learned, problem, steps, seeds, baselines=DEFAULT_BASELINES, tuning_seeds=3, verbose=1,
     grid=tuning.LEARNING_RATE_GRID, journal_dir=None, baselines_from=None, baselines_anneal=None,
+    tune_learned=False,
 ):
     """The results dict (the results.json contract) for `learned`, a `TrainedRule`.
 
@@ -81,10 +86,16 @@ def evaluate(
     over the run's last F (`rules.anneal.LinearTail`), tuned as such: the same tail as
     a learned rule with `anneal_fraction=F`, so that its gain is not credited to the
     rule. Recorded as `results["tuning"]["baselines_anneal"]`.
+
+    `tune_learned=True` also runs `"learned_tuned"`: the learned rule with its step
+    multiplier (`LearnedOptimizer(learning_rate=...)`) tuned like the baselines' rates,
+    on the same tuning seeds, over `tuning.LEARNED_SCALE_GRID`, and compares it as
+    `results["ratio_tuned_to_best_baseline"]`: the learned rule given the baselines'
+    tuning budget. `"learned"` and its ratio stay as trained (multiplier 1).
     """
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     steps = int(steps)
-    first_order, tune = _check_settings(baselines, seeds, tuning_seeds)
+    first_order, tune = _check_settings(baselines, seeds, tuning_seeds, tune_learned)
     skipped = _skipped(problem, baselines)
     use_lbfgs = "lbfgs" in baselines and "lbfgs" not in skipped
     reused = None
@@ -95,12 +106,15 @@ def evaluate(
             "baselines anneal": baselines_anneal})
         first_order, use_lbfgs = [], False
     runs_total = len(first_order) * len(grid) * len(tune)
-    runs_total += (1 + len(first_order) + use_lbfgs) * len(seeds)
+    runs_total += len(tuning.LEARNED_SCALE_GRID) * len(tune) * bool(tune_learned)
+    runs_total += (1 + bool(tune_learned) + len(first_order) + use_lbfgs) * len(seeds)
     progbar = keras.utils.Progbar(runs_total, verbose=verbose, unit_name="run")
     on_run = lambda: progbar.add(1)  # noqa: E731
 
     final_loss, test_metric = runs.compile_scores(problem)
     rollouts = {"learned": make_rollout(learned.rule, problem)}
+    if tune_learned:
+        rollouts["learned_tuned"] = make_rollout(tuning.ScaledSteps(learned.rule), problem)
     rollouts.update({name: make_rollout(baseline_rule(name, baselines_anneal), problem)
                      for name in first_order})
     journal = None
@@ -108,7 +122,8 @@ def evaluate(
         identity = {"problem": problem.name, "steps": steps, "seeds": seeds, "tuning": tune,
                     "grid": list(grid), "baselines": list(baselines),
                     "learned": weights_sha256(learned), "learned rule": learned_rule(learned),
-                    **({"baselines anneal": baselines_anneal} if baselines_anneal else {})}
+                    **({"baselines anneal": baselines_anneal} if baselines_anneal else {}),
+                    **({"tune learned": list(tuning.LEARNED_SCALE_GRID)} if tune_learned else {})}
         journal = RunJournal(journal_dir, identity)
     tuning_starts = runs.initial_params(problem, tune)
     tuned = {  # name: (learning rate, mean final loss per grid value)
@@ -118,6 +133,13 @@ def evaluate(
     }
     meta = {name: runs.learning_rate_params(rate) for name, (rate, _) in tuned.items()}
     meta["learned"] = learned.meta_tensors()
+    if tune_learned:
+        tuned["learned_tuned"] = tuning.tune_learning_rate(
+            rollouts["learned_tuned"], final_loss, tuning_starts, steps,
+            grid=tuning.LEARNED_SCALE_GRID, on_run=on_run, journal=journal,
+            name="learned_tuned", meta_params=meta["learned"], rate_key=tuning.ScaledSteps.KEY)
+        meta["learned_tuned"] = {**meta["learned"],
+                                 **tuning.ScaledSteps.multiplier(tuned["learned_tuned"][0])}
     starts = runs.initial_params(problem, seeds)
     runners = {name: _rollout_runner(run, meta[name], starts, steps)
                for name, run in rollouts.items()}
@@ -137,7 +159,7 @@ def baseline_rule(name, anneal=None):
     return rule if anneal is None else LinearTail(rule, anneal)
 
 
-def _check_settings(baselines, seeds, tuning_seeds):
+def _check_settings(baselines, seeds, tuning_seeds, tune_learned=False):
     """`(first-order baselines, tuning seeds)`; a ValueError for settings that cannot work."""
     unknown = set(baselines) - set(DEFAULT_BASELINES)
     if unknown:
@@ -146,6 +168,9 @@ def _check_settings(baselines, seeds, tuning_seeds):
     tune = tuning.tuning_seeds(tuning_seeds)
     if first_order and not tune:
         raise ValueError("Tuning the baselines' learning rates needs tuning_seeds >= 1.")
+    if tune_learned and not tune:
+        raise ValueError("Tuning the learned rule's step multiplier (tune_learned) needs "
+                         "tuning_seeds >= 1.")
     if set(tune) & set(seeds):
         raise ValueError(f"Evaluation seeds {seeds} overlap the tuning seeds {tune}.")
     return first_order, tune
@@ -216,11 +241,17 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
     diverged = {name: record.diverged_seeds() for name, record in records.items()}
     tuning_losses = {name: means for name, (_, means) in tuned.items()}
     if reused is not None:
-        names = [name for name in reused["optimizers"] if name != "learned"]
+        names = [name for name in reused["optimizers"] if name not in LEARNED]
         entries.update({name: reused["optimizers"][name] for name in names})
         diverged.update({name: reused["diverged_seeds"][name] for name in names})
-        tuning_losses, skipped = reused["tuning"]["mean_final_loss"], reused["skipped"]
+        tuning_losses = {**{name: means for name, means in reused["tuning"]["mean_final_loss"].items()
+                            if name in names}, **tuning_losses}
+        skipped = reused["skipped"]
     first_order = [name for name in entries if name in BASELINES]
+    at_edge = [name for name in first_order if entries[name]["learning_rate"] in (grid[0], grid[-1])]
+    if "learned_tuned" in entries and rates["learned_tuned"] in (
+            tuning.LEARNED_SCALE_GRID[0], tuning.LEARNED_SCALE_GRID[-1]):
+        at_edge.append("learned_tuned")
     results = {
         "problem": problem.name,
         "steps": steps,
@@ -236,8 +267,7 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
             "grid": list(grid),
             "criterion": TUNING_CRITERION,
             "mean_final_loss": tuning_losses,
-            "at_grid_edge": [name for name in first_order
-                             if entries[name]["learning_rate"] in (grid[0], grid[-1])],
+            "at_grid_edge": at_edge,
         },
         "skipped": skipped,
         "learned_rule": learned_rule(learned),
@@ -247,6 +277,9 @@ def _results(learned, problem, steps, seeds, records, tuned, tune_and_grid, skip
         "threads": runs.thread_settings(),
         "nulls": NULLS,
     }
+    if "learned_tuned" in entries:
+        results["ratio_tuned_to_best_baseline"] = _ratio(entries, first_order, "learned_tuned")
+        results["tuning"]["learned_scale_grid"] = list(tuning.LEARNED_SCALE_GRID)
     if learned.name is not None:
         results["learned_preset"] = learned.name
     if reused is not None:
@@ -265,7 +298,7 @@ def load_baselines(directory, wanted):
         found = {
             "problem": source["problem"], "steps": source["steps"], "seeds": source["seeds"],
             "tuning seeds": source["tuning"]["seeds"], "grid": source["tuning"]["grid"],
-            "baselines": sorted({*source["optimizers"], *source["skipped"]} - {"learned"}),
+            "baselines": sorted({*source["optimizers"], *source["skipped"]} - set(LEARNED)),
             "baselines anneal": source["tuning"].get("baselines_anneal"),
         }
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -354,14 +387,15 @@ def decode_curve(encoded):
     return np.frombuffer(data, np.dtype(encoded["dtype"])).astype(np.float64)
 
 
-def _ratio(entries, first_order):
-    """Learned vs the best first-order baseline (see `RATIO_METHOD`), or None."""
+def _ratio(entries, first_order, learned="learned"):
+    """`learned` vs the best first-order baseline (see `RATIO_METHOD`), or None."""
     if not first_order:
         return None
     best = min(first_order, key=lambda name: np.mean(per_seed_finals(entries[name])))
-    ratio, lo, hi = stats.bootstrap_ratio(per_seed_finals(entries["learned"]),
+    ratio, lo, hi = stats.bootstrap_ratio(per_seed_finals(entries[learned]),
                                           per_seed_finals(entries[best]))
-    return {"baseline": best, "mean": ratio, "ci95": [lo, hi], "method": RATIO_METHOD}
+    return {"baseline": best, "mean": ratio, "ci95": [lo, hi],
+            "method": RATIO_METHOD.replace("`learned`", f"`{learned}`")}
 
 
 def per_seed_finals(entry):

@@ -67,10 +67,11 @@ def _mean_ci(summary):
 
 
 def _ratio_cell(name, results):
-    ratio = results.get("ratio_to_best_baseline")
+    key = {"learned_tuned": "ratio_tuned_to_best_baseline"}.get(name, "ratio_to_best_baseline")
+    ratio = results.get(key)
     if ratio is None:
         return "n/a"
-    if name == "learned":
+    if name in ("learned", "learned_tuned"):
         lo, hi = ratio["ci95"]
         return f"{_number(ratio['mean'])} [{_number(lo)}, {_number(hi)}]"
     best = results["optimizers"][ratio["baseline"]]["final_loss"]["mean"]
@@ -118,7 +119,11 @@ def _table(results):
         f"{len(results['seeds'])} evaluation seeds, {results['steps']} optimizee steps. Final "
         f"loss is `eval_loss` of the final parameters on {results['eval_set']}: mean ± "
         "half-width of the 95% Student-t interval over seeds. Learning rates of the baselines "
-        "were tuned on separate seeds; `learned` runs its meta-weights as trained (rate 1).",
+        "were tuned on separate seeds; `learned` runs its meta-weights as trained (rate 1)"
+        + ("; `learned_tuned` is the same rule with its step multiplier (its learning rate "
+           "column) tuned on those seeds too, over "
+           f"{describe_grid(results['tuning']['learned_scale_grid'])}."
+           if "learned_tuned" in results["optimizers"] else "."),
         "",
         f"| optimizer | learning rate | final loss | {metric} | s/step | ratio vs best baseline |",
         "|---|---|---|---|---|---|",

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_l2l.evaluation import stats, tuning
-from keras_l2l.evaluation.evaluate import (evaluate, learned_rule, per_seed_finals,
+from keras_l2l.evaluation.evaluate import (LEARNED, evaluate, learned_rule, per_seed_finals,
                                           weights_sha256)
 from keras_l2l.evaluation.journal import remove_journals
 from keras_l2l.evaluation.report import write_report
@@ -36,7 +36,8 @@ MATCH_METHOD = (
 
 def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
               baselines=SUITE_BASELINES, tuning_seeds=3, grid="full", data_dir=None,
-              command=None, verbose=1, baselines_from=None, baselines_anneal=None):
+              command=None, verbose=1, baselines_from=None, baselines_anneal=None,
+              tune_learned=False):
     """Evaluate `learned` (a `TrainedRule`) on each task at each horizon; returns the summary.
 
     `tasks` is a subset of the suite's task names (default: all); `grid` a name
@@ -47,11 +48,13 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
     With `baselines_from` (another suite run's OUT, same settings), each pair reuses
     the tuned baselines of that run's pair (`evaluate`'s `baselines_from`) and only
     `learned` runs; a ValueError lists the pairs it lacks. `baselines_anneal` gives the
-    baselines a linear tail (`evaluate`'s).
+    baselines a linear tail, and `tune_learned` adds the learned rule with its step
+    multiplier tuned too (both `evaluate`'s).
     """
     tasks, horizons = check_settings(suite, tasks, horizons, baselines, grid)
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
-    settings = _settings(learned, seeds, baselines, tuning_seeds, grid, baselines_anneal)
+    settings = _settings(learned, seeds, baselines, tuning_seeds, grid, baselines_anneal,
+                         tune_learned)
     out = Path(out)
     pending = [(task, steps) for task in tasks for steps in horizons  # checks all first
                if not _finished(out / task / str(steps), settings)]
@@ -71,7 +74,7 @@ def run_suite(learned, out, horizons, seeds, suite="heldout", tasks=None,
                            verbose=verbose, grid=tuning.GRIDS[grid],
                            journal_dir=out / task / str(steps),
                            baselines_from=source and source / task / str(steps),
-                           baselines_anneal=baselines_anneal)
+                           baselines_anneal=baselines_anneal, tune_learned=tune_learned)
         write_report(results, out / task / str(steps), command)
         remove_journals(out / task / str(steps))
     summary = summarize(out, suite, tasks, horizons, grid)
@@ -102,11 +105,11 @@ def check_settings(suite, tasks, horizons, baselines, grid):
     return list(dict.fromkeys(tasks or SUITES[suite])), horizons
 
 
-def _settings(learned, seeds, baselines, tuning_seeds, grid, baselines_anneal):
+def _settings(learned, seeds, baselines, tuning_seeds, grid, baselines_anneal, tune_learned):
     """What a finished pair's results.json must match to be reused."""
     return {
         "seeds": [int(seed) for seed in seeds],
-        "optimizers": ["learned", *dict.fromkeys(baselines)],
+        "optimizers": ["learned", *["learned_tuned"] * bool(tune_learned), *dict.fromkeys(baselines)],
         "tuning seeds": tuning.tuning_seeds(tuning_seeds),
         "grid": list(tuning.GRIDS[grid]),
         "learned weights": weights_sha256(learned),
@@ -161,7 +164,7 @@ def summarize(out, suite, tasks, horizons, grid):
                    "grid": tuning.describe_grid(first["tuning"]["grid"]),
                    **{key: first["tuning"][key] for key in ["baselines_anneal"]
                       if key in first["tuning"]}},
-        "baselines": [name for name in first["optimizers"] if name != "learned"],
+        "baselines": [name for name in first["optimizers"] if name not in LEARNED],
         "learned": {"preset": first.get("learned_preset"), "rule": first["learned_rule"],
                     "weights_sha256": first.get("learned_weights_sha256")},
         "results": rows,
@@ -186,11 +189,13 @@ GEOMEAN_METHOD = (
 
 
 def task_row(results):
-    """One task at one horizon: ratios with CIs, steps to match, divergence, timings."""
+    """One task at one horizon: ratios with CIs, steps to match, divergence, timings; with
+    `learned_tuned`, also its ratio to the best baseline and its tuned multiplier."""
     optimizers = results["optimizers"]
     learned = per_seed_finals(optimizers["learned"])
     best = (results.get("ratio_to_best_baseline") or {}).get("baseline")
     adam = optimizers.get("adam")
+    tuned = optimizers.get("learned_tuned")
     return {
         "learned_final_loss": _mean(learned),
         "best_baseline": best,
@@ -199,6 +204,8 @@ def task_row(results):
         "ratio_to_adam": None if adam is None else ratio(learned, per_seed_finals(adam)),
         "adam_steps_to_match": None if adam is None else steps_to_match(
             optimizers["learned"]["curve"]["mean"], adam["curve"]["mean"]),
+        "ratio_tuned_to_best": None if tuned is None else ratio(
+            per_seed_finals(tuned), per_seed_finals(optimizers[best])),
         "diverged_seeds": results["diverged_seeds"],
         "learning_rates": {name: entry["learning_rate"] for name, entry in optimizers.items()
                            if name != "learned"},
@@ -247,8 +254,8 @@ def steps_to_match(learned_curve, adam_curve):
 def horizon_summary(rows, tasks):
     """Geometric means over tasks, the tasks above `ABOVE` and those with diverged seeds."""
     summary = {}
-    for key in ("ratio_to_best", "ratio_to_adam"):
-        if any(row[key] is None for row in rows):
+    for key in ("ratio_to_best", "ratio_to_adam", "ratio_tuned_to_best"):
+        if any(row.get(key) is None for row in rows):
             continue
         ratios = [row[key]["mean"] for row in rows]
         summary[f"geomean_{key}"] = geometric_mean(ratios)

@@ -65,10 +65,12 @@ def markdown(summary):
 
 
 def _geomean_table(summary):
+    tuned = _has_tuned(summary)
     lines = [
         "| horizon | geometric mean vs best tuned baseline | vs tuned Adam "
-        f"| tasks above {ABOVE} (vs best) | tasks where the learned optimizer diverged |",
-        "|---|---|---|---|---|",
+        f"| tasks above {ABOVE} (vs best) | tasks where the learned optimizer diverged |"
+        + (" learned with its step multiplier tuned too, vs best |" if tuned else ""),
+        "|---|---|---|---|---|" + ("---|" if tuned else ""),
     ]
     for horizon, entry in summary["per_horizon"].items():
         above = entry.get(f"tasks_above_{ABOVE}_ratio_to_best", [])
@@ -77,8 +79,15 @@ def _geomean_table(summary):
             f"| {horizon} | {_number(entry.get('geomean_ratio_to_best'))} "
             f"| {_number(entry.get('geomean_ratio_to_adam'))} "
             f"| {len(above)}{_listed(above)} | {len(diverged)}{_listed(diverged)} |"
+            + (f" {_number(entry.get('geomean_ratio_tuned_to_best'))} |" if tuned else "")
         )
     return lines
+
+
+def _has_tuned(summary):
+    """Whether the suite ran the learned rule with its step multiplier tuned too (`--tune-learned`)."""
+    return any(row.get("ratio_tuned_to_best") is not None
+               for by_horizon in summary["results"].values() for row in by_horizon.values())
 
 
 def _listed(names):
@@ -86,13 +95,15 @@ def _listed(names):
 
 
 def _horizon_table(summary, horizon):
+    tuned = _has_tuned(summary)
     lines = [
         f"## {horizon} steps",
         "",
         "| task | learned final loss | best tuned baseline (loss) | ratio vs best [95% CI] "
         "| ratio vs Adam [95% CI] | Adam steps to match | diverged seeds "
-        "| s / 100 steps (learned, Adam) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| s / 100 steps (learned, Adam) |"
+        + (" multiplier tuned: ratio vs best [95% CI] (multiplier) |" if tuned else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if tuned else ""),
     ]
     for task, by_horizon in summary["results"].items():
         row = by_horizon[horizon]
@@ -105,6 +116,7 @@ def _horizon_table(summary, horizon):
             f"| {_ratio_cell(row['ratio_to_adam'])} "
             f"| {_match_cell(row['adam_steps_to_match'], horizon)} "
             f"| {_diverged_cell(row['diverged_seeds'], len(summary['seeds']))} | {timing} |"
+            + (f" {_tuned_cell(row)} |" if tuned else "")
         )
     return lines
 
@@ -116,6 +128,13 @@ def _ratio_cell(ratio):
     if ratio["mean"] is None or not math.isfinite(ratio["mean"]):
         return _number(ratio["mean"])
     return f"{_number(ratio['mean'])} [{_number(lo)}, {_number(hi)}]"
+
+
+def _tuned_cell(row):
+    multiplier = row["learning_rates"].get("learned_tuned")
+    if row.get("ratio_tuned_to_best") is None:
+        return "n/a"
+    return f"{_ratio_cell(row['ratio_tuned_to_best'])} ({_number(multiplier)})"
 
 
 def _match_cell(match, horizon):

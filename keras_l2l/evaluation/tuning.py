@@ -1,6 +1,7 @@
 """Learning-rate grid search for the baselines, on seeds kept apart from evaluation."""
 
 import numpy as np
+import tensorflow as tf
 
 from keras_l2l.evaluation import runs
 
@@ -15,6 +16,10 @@ COARSE_GRID = LEARNING_RATE_GRID[::2]
 WIDE_GRID = tuple(float(2.0**e) for e in range(-12, 13))
 
 GRIDS = {"full": LEARNING_RATE_GRID, "coarse": COARSE_GRID, "wide": WIDE_GRID}
+
+#: A learned rule's step multiplier (`LearnedOptimizer(learning_rate=...)`) when it is tuned
+#: too: 2^-2 .. 2^2 in steps of 2^0.5 (9 values) around its trained scale, 1.
+LEARNED_SCALE_GRID = tuple(float(2.0**e) for e in np.arange(-2.0, 2.25, 0.5))
 
 #: Tuning seeds start here: evaluation uses 0..K-1, meta-training validation
 #: 500_000+, meta-training 1_000_000+.
@@ -37,7 +42,7 @@ def tuning_seeds(count):
 
 
 def tune_learning_rate(run, final_loss, starts, steps, grid=LEARNING_RATE_GRID, on_run=None,
-                       journal=None, name=""):
+                       journal=None, name="", meta_params=None, rate_key="learning_rate"):
     """`(best learning rate, mean final loss per grid value)`.
 
     `run` is the baseline's compiled rollout and `final_loss` the compiled
@@ -46,16 +51,18 @@ def tune_learning_rate(run, final_loss, starts, steps, grid=LEARNING_RATE_GRID, 
     whole grid uses one trace. A diverged run counts as +inf; ties go to the
     smaller rate. `on_run()` is called after each run (progress bars). With a
     `journal` (`RunJournal`), runs it holds for baseline `name` are not run again.
+    `meta_params`, if given, are the rule's other meta-parameters, and `rate_key` names the
+    one tuned (a learned rule's weights and `ScaledSteps.KEY`).
     """
     means = []
     for learning_rate in grid:
-        meta_params = runs.learning_rate_params(learning_rate)
+        rate_params = {**(meta_params or {}), rate_key: tf.constant(learning_rate, tf.float32)}
         finals = []
         for seed, params0 in starts.items():
             key = f"tune/{name}/{learning_rate!r}/{seed}"
             record = journal.get(key) if journal is not None else None
             if record is None:
-                _, final, _ = runs.run_seed(run, meta_params, params0, seed, steps)
+                _, final, _ = runs.run_seed(run, rate_params, params0, seed, steps)
                 record = {"final_loss": runs.finite_or_inf(final_loss(final, runs.seed_tensor(seed)))}
                 if journal is not None:
                     journal.put(key, record)
@@ -64,3 +71,27 @@ def tune_learning_rate(run, final_loss, starts, steps, grid=LEARNING_RATE_GRID, 
                 on_run()
         means.append(float(np.mean(finals)))
     return float(grid[int(np.argmin(means))]), means
+
+
+class ScaledSteps:
+    """`rule` with its updates times the meta-parameter `KEY`, as
+    `LearnedOptimizer(learning_rate=...)` scales a learned rule's steps: a tensor,
+    so that a grid of multipliers needs one trace. Everything else is `rule`'s."""
+
+    KEY = "step_multiplier"  # not "learning_rate": hand-written rules have one of their own
+
+    def __init__(self, rule):
+        self._rule = rule
+
+    @classmethod
+    def multiplier(cls, value):
+        """The meta-parameter entry for a step multiplier of `value`."""
+        return {cls.KEY: tf.constant(value, tf.float32)}
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
+
+    def __call__(self, meta_params, grads, state, *params):
+        weights = {k: v for k, v in meta_params.items() if k != self.KEY}
+        updates, state = self._rule(weights, grads, state, *params)
+        return updates * meta_params[self.KEY], state
