@@ -219,6 +219,17 @@ def test_suite_plot_values_and_file(tmp_path):
     suite_report.plot_ratios(summary, tmp_path / "suite.png")
     with Image.open(tmp_path / "suite.png") as image:
         assert image.format == "PNG" and image.size[0] > 600
+    assert "ratio_tuned_to_best" not in values  # drawn only for a --tune-learned suite
+    for task, tuned in (("task-a", 0.6), ("task-b", 1.5)):
+        summary["results"][task]["200"]["ratio_tuned_to_best"] = {"mean": tuned, "ci95": [tuned, tuned]}
+    summary["per_horizon"]["200"]["geomean_ratio_tuned_to_best"] = math.sqrt(0.9)
+    values = suite_report.panel_values(summary, "200")["ratio_tuned_to_best"]
+    assert values[:2] == [(0.6, 0.6, 0.6), (1.5, 1.5, 1.5)]
+    assert values[2][0] == pytest.approx(math.sqrt(0.9))
+    assert "ratio_tuned_to_best" not in suite_report.panel_values(summary, "1000")
+    suite_report.plot_ratios(summary, tmp_path / "tuned.png")
+    with Image.open(tmp_path / "tuned.png") as image:
+        assert image.format == "PNG"
 
 
 def test_suite_png_is_rerendered_from_a_committed_summary(tmp_path):

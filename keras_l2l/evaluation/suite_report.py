@@ -151,15 +151,18 @@ def _diverged_cell(diverged, seeds):
 # -- plot --------------------------------------------------------------------------
 
 
-#: The two ratios drawn per task: (summary key, legend label, colour).
+#: The ratios drawn per task: (summary key, legend label, colour); the third only where the
+#: suite ran with `--tune-learned`.
 SERIES = (
     ("ratio_to_best", "learned / best tuned baseline", "tab:blue"),
     ("ratio_to_adam", "learned / tuned Adam", "tab:orange"),
+    ("ratio_tuned_to_best", "learned, step multiplier tuned / best tuned baseline", "tab:green"),
 )
 
 
 def plot_ratios(summary, path):
-    """One panel per horizon: per task, learned / best tuned and / tuned Adam, 95% CI, log axis."""
+    """One panel per horizon: per task, learned / best tuned and / tuned Adam (and tuned
+    itself / best tuned), 95% CI, log axis."""
     horizons = [str(h) for h in summary["horizons"]]
     tasks = list(summary["tasks"])
     panels = {h: panel_values(summary, h) for h in horizons}
@@ -197,11 +200,12 @@ def _task_label(summary, task, horizons):
 def panel_values(summary, horizon):
     """`{summary key: [(ratio, lo, hi)] per task, then the geometric mean (NaN CI)}`.
 
-    Nulls become NaN; a series absent from the summary (no Adam run) is left out.
+    Nulls become NaN; a series absent from the summary (no Adam run, no `--tune-learned`)
+    is left out.
     """
     values = {}
     for key, _, _ in SERIES:
-        rows = [by_horizon[horizon][key] for by_horizon in summary["results"].values()]
+        rows = [by_horizon[horizon].get(key) for by_horizon in summary["results"].values()]
         if any(row is None for row in rows):
             continue
         values[key] = [tuple(_float(v) for v in (row["mean"], *row["ci95"])) for row in rows]
@@ -273,10 +277,6 @@ def main(argv=None):
         print(f"Wrote {render(out)}")
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _anneal_words(summary):
     """How the baselines' learning rates were scheduled, if not constant."""
     fraction = summary["tuning"].get("baselines_anneal")
@@ -284,3 +284,7 @@ def _anneal_words(summary):
         return ""
     return (f", with a learning rate falling linearly to 0 over the run's last {fraction:g} "
             "(`--baselines-anneal`)")
+
+
+if __name__ == "__main__":
+    main()
