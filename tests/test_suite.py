@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -245,6 +247,12 @@ def test_suite_png_is_rerendered_from_a_committed_summary(tmp_path):
     assert "geometric mean" in (tmp_path / "summary.md").read_text()
     with Image.open(tmp_path / "suite.png") as image:
         assert image.format == "PNG"
+    # The command README gives for it, as a module.
+    (tmp_path / "summary.md").unlink()
+    done = subprocess.run([sys.executable, "-m", "keras_l2l.evaluation.suite_report", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "geometric mean" in (tmp_path / "summary.md").read_text()
 
 
 def test_summary_says_when_the_baselines_were_annealed():
