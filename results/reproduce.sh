@@ -73,6 +73,9 @@ evaluate() {
   # TASKS, run in a copy, as results/suite-full-v3/command.sh says.)
   bash results/suite-full-v4/command.sh
   bash results/suite-tail-v4/command.sh && python results/suite-tail-v4/compare.py
+  # ... and with its step multiplier tuned like the baselines' rates (--tune-learned),
+  # against the tailed and the constant-rate baselines (both reused from the runs above).
+  bash results/suite-tuned-v4/command.sh && bash results/suite-tuned-v4/constant.sh
   bash results/general-v4/evaluate_mnist.sh
   python benchmarks/layer_zoo.py --preset general-v4 --training-length --out results/general-v4/layer_zoo
   keras-l2l demo --data-dir "$KERAS_L2L_DATA_DIR" --out results/demo-mnist-1000
