@@ -98,18 +98,13 @@ def time_update(rule, meta, n, macs, reference, rounds):
     """Rows (graph, XLA, optimizer) for `n` coordinates; locals, hence gigabytes at 10M, go on return."""
     grads = tf.random.stateless_normal([n], seed=[5, 6]) * 1e-3
     state = {k: tf.Variable(v) for k, v in rule.init_state(n).items()}
-    steps = {jit: update_step(rule, meta, state, jit) for jit in (False, True)}
-    compile_times = {key: timed(lambda s=s: s(grads))
-                     for key, s in zip(("graph", "xla"), steps.values())}
+    steps = {"graph": update_step(rule, meta, state, False),
+             "xla": update_step(rule, meta, state, True)}
+    steps = {key: (lambda s=s: s(grads)) for key, s in steps.items()}
+    steps["optimizer"] = optimizer_step(n, grads)
+    compile_times = {key: timed(step) for key, step in steps.items()}
     matmul, matmul_macs = reference
-    fitted = optimizer_step(n, grads)
-    compile_times["optimizer"] = timed(fitted)
-    fns = {
-        "matmul": matmul,
-        "graph": lambda: steps[False](grads),
-        "xla": lambda: steps[True](grads),
-        "optimizer": fitted,
-    }
+    fns = {"matmul": matmul, **steps}
     if n <= PROFILE_MAX_COORDINATES:  # the largest size's inputs alone would take gigabytes
         fns["matmuls_only"] = matmuls_only(rule, meta, n)
     times = interleaved(fns, rounds)

@@ -138,8 +138,8 @@ def evaluate(
             rollouts["learned_tuned"], final_loss, tuning_starts, steps,
             grid=tuning.LEARNED_SCALE_GRID, on_run=on_run, journal=journal,
             name="learned_tuned", meta_params=meta["learned"], rate_key=tuning.ScaledSteps.KEY)
-        meta["learned_tuned"] = {**meta["learned"],
-                                 **tuning.ScaledSteps.multiplier(tuned["learned_tuned"][0])}
+        meta["learned_tuned"] = {**meta["learned"], **runs.learning_rate_params(
+            tuned["learned_tuned"][0], tuning.ScaledSteps.KEY)}
     starts = runs.initial_params(problem, seeds)
     runners = {name: _rollout_runner(run, meta[name], starts, steps)
                for name, run in rollouts.items()}

@@ -52,9 +52,10 @@ def seed_tensor(seed):
     return tf.constant(seed, tf.int64)
 
 
-def learning_rate_params(learning_rate):
-    """The meta-parameters of a baseline rule at `learning_rate`."""
-    return {"learning_rate": tf.constant(learning_rate, tf.float32)}
+def learning_rate_params(learning_rate, key="learning_rate"):
+    """The meta-parameters of a baseline rule at `learning_rate` (under `key`: a learned
+    rule's step multiplier is `tuning.ScaledSteps.KEY`)."""
+    return {key: tf.constant(learning_rate, tf.float32)}
 
 
 def finite_or_inf(value):

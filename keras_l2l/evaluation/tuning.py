@@ -1,7 +1,6 @@
 """Learning-rate grid search for the baselines, on seeds kept apart from evaluation."""
 
 import numpy as np
-import tensorflow as tf
 
 from keras_l2l.evaluation import runs
 
@@ -56,7 +55,7 @@ def tune_learning_rate(run, final_loss, starts, steps, grid=LEARNING_RATE_GRID, 
     """
     means = []
     for learning_rate in grid:
-        rate_params = {**(meta_params or {}), rate_key: tf.constant(learning_rate, tf.float32)}
+        rate_params = {**(meta_params or {}), **runs.learning_rate_params(learning_rate, rate_key)}
         finals = []
         for seed, params0 in starts.items():
             key = f"tune/{name}/{learning_rate!r}/{seed}"
@@ -82,11 +81,6 @@ class ScaledSteps:
 
     def __init__(self, rule):
         self._rule = rule
-
-    @classmethod
-    def multiplier(cls, value):
-        """The meta-parameter entry for a step multiplier of `value`."""
-        return {cls.KEY: tf.constant(value, tf.float32)}
 
     def __getattr__(self, name):
         return getattr(self._rule, name)
