@@ -71,24 +71,26 @@ def clamped_log_sign(grads, p=5.0):
 GRADIENT_LIMIT = 1e18
 
 
-def adam_features(grads, moments, step):
+def adam_features(grads, moments, step, previous_momentum=False):
     """Updated moments `[m_fast, m_slow, v]` and the features `[g, m_fast, m_slow] / sqrt(v)`.
 
     Adam's normalised inputs (Lv et al. 2017): momenta at decays 0.9 and 0.99
     and the second moment at 0.999, all bias-corrected for `step` (the count
     including this one: a scalar, or one per coordinate), so the features are
-    invariant to the gradient's scale.
+    invariant to the gradient's scale. With `previous_momentum`, a fourth
+    feature: m_fast before this step over sqrt(v), not bias-corrected.
     """
     # Squares of larger gradients overflow float32 (its max is 3.4e38); clipping them
     # keeps every moment and feature finite and changes nothing below the limit.
     grads = ops.clip(grads, -GRADIENT_LIMIT, GRADIENT_LIMIT)
     decays = backend_ops.constant(ADAM_DECAYS, grads.dtype)
+    previous = moments[:, :1]
     moments = moments + (ops.stack([grads, grads, ops.square(grads)], 1) - moments) * (1.0 - decays)
     corrections = 1.0 / (1.0 - ops.power(decays, ops.expand_dims(step, -1)))
     corrected = moments * corrections
     inverse_rms = 1.0 / (ops.sqrt(corrected[:, 2]) + ADAM_EPSILON)
-    raw = ops.concatenate([grads[:, None], corrected[:, :2]], 1)
-    return moments, raw * inverse_rms[:, None]
+    raw = [grads[:, None], corrected[:, :2]] + ([previous] if previous_momentum else [])
+    return moments, ops.concatenate(raw, 1) * inverse_rms[:, None]
 
 
 def preprocess(grads, kind="log_sign", p=10.0):

@@ -2,10 +2,11 @@
 
 Written from the equations in the rule's docstring (the direction gate applies when the
 meta-parameters hold `direction_gate_kernel`; `correction_gate_rms`, `anneal_fraction` and
-`anneal_after` as the rule's), with loops over
+`anneal_after` and `step_adaptation` as the rule's), with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
 State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
-`"horizon": float` (0 = unknown) for the rule with `horizon_features`.
+`"horizon": float` (0 = unknown) for the rule with `horizon_features`, and
+`"log_scale": [k]` for the rule with `step_adaptation`.
 """
 
 import math
@@ -17,15 +18,18 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def init_state(sizes, units, horizon=None):
+def init_state(sizes, units, horizon=None, step_adaptation=False):
     n, k = sum(sizes), len(sizes)
     state = {"m_fast": np.zeros(n), "m_slow": np.zeros(n), "v": np.zeros(n),
              "h": np.zeros((k, units)), "c": np.zeros((k, units)), "step": 0.0}
+    if step_adaptation:
+        state["log_scale"] = np.zeros(k)
     return state if horizon is None else dict(state, horizon=float(horizon))
 
 
 def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, correction_gate_rms=None,
-                      anneal_fraction=None, horizon_features=None, anneal_after=0):
+                      anneal_fraction=None, horizon_features=None, anneal_after=0,
+                      step_adaptation=None):
     """One step: `(updates [n], new_state)`; horizon features read if `horizon_features`
     (None: if the state holds a horizon)."""
     if horizon_features is None:
@@ -38,7 +42,9 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
     v = 0.999 * state["v"] + 0.001 * g * g
     inv = 1.0 / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     x = np.stack([g * inv, m_fast / (1 - 0.9**t) * inv, m_slow / (1 - 0.99**t) * inv], 1)
+    previous = state["m_fast"] * inv  # the momentum before this step, over sqrt(v)
     updates = np.zeros_like(g)
+    log_scale = np.array(state.get("log_scale", np.zeros(len(sizes))), np.float64)
     h_new, c_new = np.zeros_like(state["h"]), np.zeros_like(state["c"])
     start = 0
     for j, size in enumerate(sizes):
@@ -65,6 +71,11 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
         if correction_gate_rms is not None:
             gate *= min(rms[1] / correction_gate_rms, 1.0)
         lr = base_learning_rate * math.exp(5 * math.tanh(head[0] / 5))
+        if step_adaptation is not None:
+            norms = math.sqrt((xs[:, 0] ** 2).sum() * (previous[part] ** 2).sum())
+            cosine = (xs[:, 0] * previous[part]).sum() / norms if norms > 0 else 0.0
+            log_scale[j] = min(max(log_scale[j] + step_adaptation * cosine, -2.0), 2.0)
+            lr *= math.exp(log_scale[j])
         if anneal_fraction is not None and state.get("horizon", 0) > anneal_after:
             T = state["horizon"]
             last_full_step = max(anneal_after, (1 - anneal_fraction) * T)
@@ -76,4 +87,6 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
             direction = min(max(xs[row, 1] + gate * d, -10.0), 10.0)
             updates[part.start + row] = -lr * direction * math.exp(2 * math.tanh(s / 2))
     new_state = dict(state, m_fast=m_fast, m_slow=m_slow, v=v, h=h_new, c=c_new, step=t)
+    if step_adaptation is not None:
+        new_state["log_scale"] = log_scale
     return updates, new_state

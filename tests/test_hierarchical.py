@@ -26,25 +26,30 @@ def tf_state(state, dtype):
 
 
 @pytest.mark.parametrize(
-    "horizon, gate, rms_gate, anneal, jit",
-    [(None, False, None, None, False), (0, False, None, None, False), (3, False, None, None, False),
-     (40, False, None, None, False), (None, True, None, None, False), (7, True, None, None, False),
-     (None, False, 0.7, None, False), (None, True, 0.7, None, False), (4, False, None, 0.75, False),
-     (5, False, None, 1.0, False), (0, False, None, 0.5, False), (5, False, None, (1.0, 2), False),
-     (2, False, None, (0.5, 2), False), (None, False, None, None, True), (7, True, 0.7, None, True),
-     (5, True, 0.7, (1.0, 2), True)],
+    "horizon, gate, rms_gate, anneal, jit, adapt",
+    [(None, False, None, None, False, None), (0, False, None, None, False, None),
+     (3, False, None, None, False, None), (40, False, None, None, False, None),
+     (None, True, None, None, False, None), (7, True, None, None, False, None),
+     (None, False, 0.7, None, False, None), (None, True, 0.7, None, False, None),
+     (4, False, None, 0.75, False, None), (5, False, None, 1.0, False, None),
+     (0, False, None, 0.5, False, None), (5, False, None, (1.0, 2), False, None),
+     (2, False, None, (0.5, 2), False, None), (None, False, None, None, True, None),
+     (7, True, 0.7, None, True, None), (5, True, 0.7, (1.0, 2), True, None),
+     (None, False, None, None, False, 0.3), (None, False, None, None, False, 1.5),
+     (5, True, 0.7, (1.0, 2), True, 0.3)],
 )  # horizon None: without horizon features (with `anneal`: a run of unknown length);
-# jit: the call XLA-compiled, as Keras runs it
-def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate, anneal, jit):
+# jit: the call XLA-compiled, as Keras runs it; adapt: `step_adaptation` (1.5 reaches its clip)
+def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate, anneal, jit, adapt):
     features = horizon is not None and anneal is None  # anneal's cases test it on its own
     anneal, after = anneal if isinstance(anneal, tuple) else (anneal, 0)  # (fraction, after)
     rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
                             horizon_features=features, direction_gate=gate,
                             correction_gate_rms=rms_gate, anneal_fraction=anneal,
-                            anneal_after=after)
+                            anneal_after=after, step_adaptation=adapt)
     meta = random_meta(rule)
     meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
-    state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5, horizon)
+    state = rule.initial_state(SIZES)
+    expected_state = ref.init_state(SIZES, 5, horizon, step_adaptation=adapt is not None)
     if horizon is not None:
         state = rule.with_horizon(state, horizon)
     rng = np.random.default_rng(1)
@@ -53,11 +58,14 @@ def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate,
         grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
         updates, state = call(meta_tf, tf.constant(grads, tf.float32), state)
         expected, expected_state = ref.hierarchical_rule(
-            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate, anneal, features, after)
+            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate, anneal, features, after, adapt)
         np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
         assert np.abs(expected).max() > 1e-3
         moments = np.stack([expected_state[k] for k in ("m_fast", "m_slow", "v")], 1)
-        for got, want in ((state["moments"], moments), (state["tensor_h"], expected_state["h"])):
+        pairs = [(state["moments"], moments), (state["tensor_h"], expected_state["h"])]
+        if adapt is not None:
+            pairs.append((state["tensor_log_scale"], expected_state["log_scale"]))
+        for got, want in pairs:
             np.testing.assert_allclose(got.numpy(), want, rtol=2e-4, atol=1e-6,
                                        err_msg=f"step {step}")
         assert float(state["step"]) == step + 1

@@ -237,15 +237,11 @@ class HierarchicalLSTM(UpdateRule):
     def coordinate_sums(self, meta_params, grads, state):
         """Per variable `[k, 4]` (`[k, 6]` with `step_adaptation`): sums over `grads`'
         coordinates of their features' products."""
-        step = state["step"] + 1.0
-        _, features = prep.adam_features(grads, state["moments"], step)
-        products = [ops.square(features), features[:, :1] * features[:, 1:2]]
-        if self.step_adaptation is not None:
-            # m_fast before this step, over sqrt(v), up to a positive factor: m_t = 0.9 m_{t-1} + 0.1 g_t.
-            decay = prep.ADAM_DECAYS[0]
-            previous = (features[:, 1:2] * (1.0 - ops.power(decay, step))
-                        - (1.0 - decay) * features[:, :1])
-            products += [features[:, :1] * previous, ops.square(previous)]
+        adapts = self.step_adaptation is not None
+        _, features = prep.adam_features(grads, state["moments"], state["step"] + 1.0, adapts)
+        products = [ops.square(features[:, :3]), features[:, :1] * features[:, 1:2]]
+        if adapts:  # the gradient against the momentum before this step
+            products += [features[:, :1] * features[:, 3:], ops.square(features[:, 3:])]
         products = ops.concatenate(products, 1)
         return backend_ops.segment_sum(
             products, state["tensor_index"], backend_ops.num_rows(state["tensor_size"])
