@@ -246,7 +246,8 @@ def test_meta_training_lowers_held_out_loss():
 @pytest.mark.parametrize("bad", [dict(tensor_units=0), dict(hidden_units=2.5),
                                  dict(base_learning_rate=0.0), dict(correction_gate_rms=0.0),
                                  dict(anneal_fraction=0.0), dict(anneal_fraction=1.5),
-                                 dict(anneal_after=10), dict(anneal_fraction=0.5, anneal_after=-1)])
+                                 dict(anneal_after=10), dict(anneal_fraction=0.5, anneal_after=-1),
+                                 dict(step_adaptation=0.0), dict(step_adaptation=-0.1)])
 def test_bad_arguments(bad):
     with pytest.raises(ValueError):
         HierarchicalLSTM(**bad)
@@ -346,3 +347,35 @@ def test_anneal_fraction_scales_the_steps_of_a_run_of_known_length_in_keras(tmp_
                                rtol=1e-5, atol=1e-7)
     within_training_horizon = plain.reconfigured(anneal_fraction=0.5, anneal_after=4)
     np.testing.assert_allclose(steps(within_training_horizon, total_steps=4), reference, rtol=1e-6)
+
+
+def test_step_adaptation_grows_steps_along_a_steady_gradient_and_shrinks_them_when_it_flips(tmp_path):
+    """The untrained rule is Adam; with `step_adaptation=B` each step is Adam's times
+    exp(clip(sum of B * cosine(gradient, previous momentum), -2, 2)): exp(B) more per step
+    along a constant gradient, exp(-B) when the gradient flips sign each step. Chunked as
+    `fit` runs large models, the steps are the same; the setting survives a preset round trip."""
+    rule = HierarchicalLSTM(base_learning_rate=0.01)
+    TrainedRule(rule, rule.init_meta_params()).save_to_preset(tmp_path / "adam")
+    TrainedRule.from_preset(str(tmp_path / "adam")).reconfigured(
+        step_adaptation=0.5).save_to_preset(tmp_path / "adapted")
+
+    def moves(preset, grads, chunk_size=16384):
+        variable = keras.Variable(np.zeros((4, 5), "float32"))
+        optimizer = LearnedOptimizer(preset=str(tmp_path / preset), chunk_size=chunk_size)
+        out = []
+        for g in grads:
+            before = variable.numpy()
+            optimizer.apply([tf.constant(g, tf.float32)], [variable])
+            out.append(variable.numpy() - before)
+        return np.stack(out)
+
+    multipliers = np.exp(np.minimum(0.5 * np.arange(7), 2.0))  # the first step has no momentum
+    for grads, sign in (([np.full((4, 5), 0.3)] * 7, 1),
+                        ([np.full((4, 5), 0.3 * (-1) ** t) for t in range(7)], -1)):
+        ratio = moves("adapted", grads) / moves("adam", grads)
+        np.testing.assert_allclose(ratio, multipliers[:, None, None] ** sign * np.ones((1, 4, 5)),
+                                   rtol=1e-5)
+    grads = np.random.default_rng(0).normal(size=(7, 4, 5))
+    np.testing.assert_allclose(moves("adapted", grads, chunk_size=8), moves("adapted", grads),
+                               rtol=1e-5, atol=1e-9)
+    assert TrainedRule.from_preset(str(tmp_path / "adapted")).rule.step_adaptation == 0.5
