@@ -5,13 +5,13 @@
 # (`none` is general-v4 as shipped; its baselines are reused for every B). Chosen here, on
 # training problems, never on the held-out suite.
 # Writes under ${OUT:-/tmp/step-adaptation-sweep}; then
-#   python results/suite-tuned-v4/sweep_table.py OUT
+#   python results/suite-tuned-v4/sweep_table.py OUT "B="   (B=0 is general-v4 as shipped)
 # A run whose results.json exists is skipped, so a stopped sweep resumes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export KERAS_L2L_DATA_DIR="${KERAS_L2L_DATA_DIR:-../shared/data}"
 out="${OUT:-/tmp/step-adaptation-sweep}"
-rates="${RATES:-0.003 0.01 0.03 0.1}"
+rates="${RATES:-0.003 0.01 0.03 0.1 0.3}"
 for b in $rates; do
   python -c "import sys; from keras_l2l import TrainedRule; \
 TrainedRule.from_preset('general-v4').reconfigured(step_adaptation=float(sys.argv[1])) \

@@ -1,6 +1,9 @@
 """The table of sweep_training_tasks.sh: learned / tuned tailed Adam per problem and multiplier.
 
-    python results/suite-tuned-v4/sweep_table.py [OUT]   # default /tmp/v4-multiplier-sweep
+    python results/suite-tuned-v4/sweep_table.py [OUT [HEADER]]   # default /tmp/v4-multiplier-sweep x
+
+Columns are OUT/<problem>/s<value> runs, headed HEADER<value> (results/step-adaptation's
+sweep passes "B=").
 """
 
 import json
@@ -9,13 +12,13 @@ import sys
 from pathlib import Path
 
 
-def main(out):
+def main(out, header="x"):
     rows = {}
     for path in sorted(Path(out).glob("*/s*/results.json")):
         results = json.loads(path.read_text())
         rows.setdefault(path.parts[-3], {})[path.parts[-2]] = results["ratio_to_best_baseline"]["mean"]
     columns = sorted({s for row in rows.values() for s in row}, key=lambda s: float(s[1:]))
-    print("| problem | " + " | ".join(f"x{s[1:]}" for s in columns) + " |")
+    print("| problem | " + " | ".join(f"{header}{s[1:]}" for s in columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for problem, row in rows.items():
         print(f"| {problem} | " + " | ".join(f"{row[s]:.3f}" if s in row else "-" for s in columns) + " |")
@@ -26,4 +29,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/v4-multiplier-sweep")
+    main(*sys.argv[1:3]) if len(sys.argv) > 1 else main("/tmp/v4-multiplier-sweep")
