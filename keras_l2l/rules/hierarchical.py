@@ -63,7 +63,11 @@ steps, one that turns back asks for smaller: the rule's own per-tensor step
 size, meta-trained on 200-step runs, is off per task by a factor of 0.25 to 4
 at 1,000 steps (results/suite-tuned-v4), and this corrects it from what the
 run itself shows. A fixed function of the gradients, not learned; one float
-per variable of state.
+per variable of state. With `step_adaptation_floor=F` the multiplier never
+falls below F (F = 1: it only raises step sizes): a one-step hypergradient
+is biased toward small steps (Wu et al. 2018, short-horizon bias), and on
+a two-input model it takes most variables' steps to 0.15-0.5x where tuned
+Adam wants larger ones (results/step-adaptation/log_scales.md).
 
 Written once in `keras.ops` (with `backend_ops` for the gather and the
 segment sum): the same rule runs on every Keras backend.
@@ -106,7 +110,7 @@ class HierarchicalLSTM(UpdateRule):
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
                  base_learning_rate=1e-3, horizon_features=False, direction_gate=False,
                  correction_gate_rms=None, anneal_fraction=None, anneal_after=0,
-                 step_adaptation=None):
+                 step_adaptation=None, step_adaptation_floor=None):
         for name, value in (("tensor_units", tensor_units), ("context_units", context_units),
                             ("hidden_units", hidden_units)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -126,6 +130,15 @@ class HierarchicalLSTM(UpdateRule):
         if step_adaptation is not None and not float(step_adaptation) > 0:
             raise ValueError(f"`step_adaptation` must be > 0 or None, got {step_adaptation!r}.")
         self.step_adaptation = None if step_adaptation is None else float(step_adaptation)
+        if step_adaptation_floor is not None and not (
+                self.step_adaptation is not None
+                and math.exp(-ADAPT_RANGE) <= float(step_adaptation_floor) <= 1.0):
+            raise ValueError(
+                "`step_adaptation_floor` needs `step_adaptation` and must be within "
+                f"[exp(-{ADAPT_RANGE}), 1], got {step_adaptation_floor!r}."
+            )
+        self.step_adaptation_floor = (None if step_adaptation_floor is None
+                                      else float(step_adaptation_floor))
 
     def get_config(self):
         return {
@@ -140,6 +153,8 @@ class HierarchicalLSTM(UpdateRule):
             **({"anneal_fraction": self.anneal_fraction} if self.anneal_fraction is not None else {}),
             **({"anneal_after": self.anneal_after} if self.anneal_after else {}),
             **({"step_adaptation": self.step_adaptation} if self.step_adaptation is not None else {}),
+            **({"step_adaptation_floor": self.step_adaptation_floor}
+               if self.step_adaptation_floor is not None else {}),
         }
 
     # -- meta-parameters and state ---------------------------------------------
@@ -267,8 +282,10 @@ class HierarchicalLSTM(UpdateRule):
         new_state = {"tensor_h": h, "tensor_c": c, "step": step}
         if self.step_adaptation is not None:
             cosine = sums[:, 4] / ops.sqrt(sums[:, 0] * sums[:, 5] + 1e-30)
+            lowest = (-ADAPT_RANGE if self.step_adaptation_floor is None
+                      else math.log(self.step_adaptation_floor))
             log_scale = ops.clip(state["tensor_log_scale"] + self.step_adaptation * cosine,
-                                 -ADAPT_RANGE, ADAPT_RANGE)
+                                 lowest, ADAPT_RANGE)
             log_step = log_step + log_scale[:, None]
             new_state["tensor_log_scale"] = log_scale
         rows = [log_step, head[:, 1:]]
