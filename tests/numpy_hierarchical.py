@@ -2,7 +2,7 @@
 
 Written from the equations in the rule's docstring (the direction gate applies when the
 meta-parameters hold `direction_gate_kernel`; `correction_gate_rms`, `anneal_fraction` and
-`anneal_after` and `step_adaptation` as the rule's), with loops over
+`anneal_after`, `step_adaptation` and its floor as the rule's), with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
 State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
 `"horizon": float` (0 = unknown) for the rule with `horizon_features`, and
@@ -29,7 +29,7 @@ def init_state(sizes, units, horizon=None, step_adaptation=False):
 
 def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, correction_gate_rms=None,
                       anneal_fraction=None, horizon_features=None, anneal_after=0,
-                      step_adaptation=None):
+                      step_adaptation=None, step_adaptation_floor=None):
     """One step: `(updates [n], new_state)`; horizon features read if `horizon_features`
     (None: if the state holds a horizon)."""
     if horizon_features is None:
@@ -74,7 +74,8 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
         if step_adaptation is not None:
             norms = math.sqrt((xs[:, 0] ** 2).sum() * (previous[part] ** 2).sum())
             cosine = (xs[:, 0] * previous[part]).sum() / norms if norms > 0 else 0.0
-            log_scale[j] = min(max(log_scale[j] + step_adaptation * cosine, -2.0), 2.0)
+            lowest = -2.0 if step_adaptation_floor is None else math.log(step_adaptation_floor)
+            log_scale[j] = min(max(log_scale[j] + step_adaptation * cosine, lowest), 2.0)
             lr *= math.exp(log_scale[j])
         if anneal_fraction is not None and state.get("horizon", 0) > anneal_after:
             T = state["horizon"]

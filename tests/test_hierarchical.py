@@ -36,16 +36,20 @@ def tf_state(state, dtype):
      (2, False, None, (0.5, 2), False, None), (None, False, None, None, True, None),
      (7, True, 0.7, None, True, None), (5, True, 0.7, (1.0, 2), True, None),
      (None, False, None, None, False, 0.3), (None, False, None, None, False, 1.5),
-     (5, True, 0.7, (1.0, 2), True, 0.3)],
+     (5, True, 0.7, (1.0, 2), True, 0.3), (None, False, None, None, False, (1.5, 1.0)),
+     (None, False, None, None, True, (0.8, 0.5))],
 )  # horizon None: without horizon features (with `anneal`: a run of unknown length);
-# jit: the call XLA-compiled, as Keras runs it; adapt: `step_adaptation` (1.5 reaches its clip)
+# jit: the call XLA-compiled, as Keras runs it; adapt: `step_adaptation` (1.5 reaches its
+# clip), or (it, its floor)
 def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate, anneal, jit, adapt):
     features = horizon is not None and anneal is None  # anneal's cases test it on its own
     anneal, after = anneal if isinstance(anneal, tuple) else (anneal, 0)  # (fraction, after)
+    adapt, floor = adapt if isinstance(adapt, tuple) else (adapt, None)
     rule = HierarchicalLSTM(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
                             horizon_features=features, direction_gate=gate,
                             correction_gate_rms=rms_gate, anneal_fraction=anneal,
-                            anneal_after=after, step_adaptation=adapt)
+                            anneal_after=after, step_adaptation=adapt,
+                            step_adaptation_floor=floor)
     meta = random_meta(rule)
     meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
     state = rule.initial_state(SIZES)
@@ -58,7 +62,8 @@ def test_matches_the_numpy_reference_over_several_steps(horizon, gate, rms_gate,
         grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
         updates, state = call(meta_tf, tf.constant(grads, tf.float32), state)
         expected, expected_state = ref.hierarchical_rule(
-            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate, anneal, features, after, adapt)
+            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate, anneal, features, after, adapt,
+            floor)
         np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
         assert np.abs(expected).max() > 1e-3
         moments = np.stack([expected_state[k] for k in ("m_fast", "m_slow", "v")], 1)
@@ -247,7 +252,10 @@ def test_meta_training_lowers_held_out_loss():
                                  dict(base_learning_rate=0.0), dict(correction_gate_rms=0.0),
                                  dict(anneal_fraction=0.0), dict(anneal_fraction=1.5),
                                  dict(anneal_after=10), dict(anneal_fraction=0.5, anneal_after=-1),
-                                 dict(step_adaptation=0.0), dict(step_adaptation=-0.1)])
+                                 dict(step_adaptation=0.0), dict(step_adaptation=-0.1),
+                                 dict(step_adaptation_floor=1.0),
+                                 dict(step_adaptation=0.1, step_adaptation_floor=1.5),
+                                 dict(step_adaptation=0.1, step_adaptation_floor=0.1)])
 def test_bad_arguments(bad):
     with pytest.raises(ValueError):
         HierarchicalLSTM(**bad)
@@ -353,7 +361,8 @@ def test_step_adaptation_grows_steps_along_a_steady_gradient_and_shrinks_them_wh
     """The untrained rule is Adam; with `step_adaptation=B` each step is Adam's times
     exp(clip(sum of B * cosine(gradient, previous momentum), -2, 2)): exp(B) more per step
     along a constant gradient, exp(-B) when the gradient flips sign each step. Chunked as
-    `fit` runs large models, the steps are the same; the setting survives a preset round trip."""
+    `fit` runs large models, the steps are the same; the setting survives a preset round trip.
+    With `step_adaptation_floor=1` the steps only grow."""
     rule = HierarchicalLSTM(base_learning_rate=0.01)
     TrainedRule(rule, rule.init_meta_params()).save_to_preset(tmp_path / "adam")
     TrainedRule.from_preset(str(tmp_path / "adam")).reconfigured(
@@ -369,12 +378,17 @@ def test_step_adaptation_grows_steps_along_a_steady_gradient_and_shrinks_them_wh
             out.append(variable.numpy() - before)
         return np.stack(out)
 
+    TrainedRule.from_preset(str(tmp_path / "adapted")).reconfigured(
+        step_adaptation_floor=1.0).save_to_preset(tmp_path / "floored")
     multipliers = np.exp(np.minimum(0.5 * np.arange(7), 2.0))  # the first step has no momentum
     for grads, sign in (([np.full((4, 5), 0.3)] * 7, 1),
                         ([np.full((4, 5), 0.3 * (-1) ** t) for t in range(7)], -1)):
         ratio = moves("adapted", grads) / moves("adam", grads)
         np.testing.assert_allclose(ratio, multipliers[:, None, None] ** sign * np.ones((1, 4, 5)),
                                    rtol=1e-5)
+        floored = moves("floored", grads) / moves("adam", grads)  # never below Adam's steps
+        np.testing.assert_allclose(floored, np.maximum(multipliers ** sign, 1.0)[:, None, None]
+                                   * np.ones((1, 4, 5)), rtol=1e-5)
     grads = np.random.default_rng(0).normal(size=(7, 4, 5))
     np.testing.assert_allclose(moves("adapted", grads, chunk_size=8), moves("adapted", grads),
                                rtol=1e-5, atol=1e-9)
