@@ -1,0 +1,57 @@
+"""Where `step_adaptation` moves each variable's step size, on held-out suite tasks.
+
+    python results/step-adaptation/log_scales.py [TASK ...]   # default: four tasks
+
+Runs `general-v5` for 1,000 steps (seed 0, the loop `keras-l2l evaluate` runs: the same
+batches, the run's length known) and prints, at a few steps, the multiplier
+exp(tensor_log_scale) of each variable: whether the hypergradient raised or lowered
+the rule's step sizes. Prints a Markdown table.
+"""
+
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from keras_l2l import TrainedRule, flat
+from keras_l2l.problems.suite_tasks import build_task
+from keras_l2l.rollout import optimizee_step
+
+STEPS, REPORT = 1000, (50, 200, 500, 1000)
+DEFAULT_TASKS = ("fashion-two-input", "cifar-logistic-b512", "fashion-conv-autoencoder",
+                 "tokens-embedding-gru")
+
+
+def multipliers(task, preset="general-v5", seed=0):
+    """{step: per-variable multipliers}, and the variables' names."""
+    problem = build_task(task)
+    trained = TrainedRule.from_preset(preset)
+    rule, meta, shapes = trained.rule, trained.meta_tensors(), problem.shapes()
+    params = flat.flatten(problem.init_params(seed))
+    state = rule.with_horizon(rule.initial_state_for(shapes), STEPS)
+
+    @tf.function(jit_compile=False)
+    def step(params, state, t):
+        _, _, updates, state = optimizee_step(rule, problem, shapes, meta, params, state,
+                                              tf.constant(seed, tf.int64), t)
+        return params + updates, state
+
+    seen = {}
+    for t in range(STEPS):
+        params, state = step(params, state, tf.constant(t))
+        if t + 1 in REPORT:
+            seen[t + 1] = np.exp(state["tensor_log_scale"].numpy())
+    return seen, [str(v.path) for v in problem.model.trainable_variables]
+
+
+def main(tasks):
+    print("| task | variable | " + " | ".join(f"step {s}" for s in REPORT) + " |")
+    print("|---|---|" + "---|" * len(REPORT))
+    for task in tasks:
+        seen, names = multipliers(task)
+        for j, name in enumerate(names):
+            print(f"| {task} | {name} | " + " | ".join(f"{seen[s][j]:.2f}" for s in REPORT) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or DEFAULT_TASKS)
