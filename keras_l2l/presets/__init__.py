@@ -25,7 +25,7 @@ DEFAULT_PRESET = "general"
 # A preset series' plain name and the version it stands for now: users write `general` and
 # get the current default, while results made with an earlier version stay reproducible
 # under that version's own name (`general-v1`).
-ALIASES = {"general": "general-v4"}
+ALIASES = {"general": "general-v6"}
 FILES = ("config.json", "weights.npz", "provenance.json")
 _DEBRIS = (".partial", ".previous")  # save_preset's working directories, never presets
 
