@@ -25,14 +25,21 @@ presets() {
   mkdir -p keras_l2l/presets/mnist-long && cp runs/presets/mnist-long/* keras_l2l/presets/mnist-long/
   # general-v1 (HierarchicalLSTM, issue 11, the first `general`): checkpoints and CPU time in
   # results/general/. general-v2 (run G, `general` 2026-12-02 to 12-06) continues it;
-  # general-v3 is its weights with the correction gate; general-v4 (`general` since
-  # 2026-12-06) v3's with the end-of-run schedule.
+  # general-v3 is its weights with the correction gate; general-v4 (`general`
+  # 2026-12-06 to 12-07) v3's with the end-of-run schedule.
   bash results/general/command.sh
   mkdir -p keras_l2l/presets/general-v1 && cp results/general/preset/* keras_l2l/presets/general-v1/
   bash results/general-g/command.sh
   cp results/general-g/preset/{config.json,weights.npz} keras_l2l/presets/general-v2/
   python results/general-v3/make_preset.py
   python results/general-v4/make_preset.py
+  # general-v5 and general-v6 (v6 is `general` since 2026-12-07): general-v4 with a hypergradient
+  # step size per variable (step_adaptation), chosen on training problems by the sweeps
+  # of results/step-adaptation/sweep.md (run in /tmp; tables in sweep.md).
+  bash results/step-adaptation/sweep_training_tasks.sh
+  FLOOR=1 OUT=/tmp/step-adaptation-floor RATES="0.05 0.1" bash results/step-adaptation/sweep_training_tasks.sh
+  python results/general-v5/make_preset.py
+  python results/general-v6/make_preset.py
   # mnist-hierarchical (issue 11, the paper's 100-step claim): two stages, each evaluated.
   bash results/mnist100-h/command.sh && bash results/mnist100-h/command2.sh
   cp results/mnist100-h/preset2/{config.json,weights.npz} keras_l2l/presets/mnist-hierarchical/
@@ -78,6 +85,15 @@ evaluate() {
   bash results/suite-tuned-v4/command.sh && bash results/suite-tuned-v4/constant.sh
   bash results/general-v4/evaluate_mnist.sh
   python benchmarks/layer_zoo.py --preset general-v4 --training-length --out results/general-v4/layer_zoo
+  # general-v5, then general-v6 = general: the held-out suite against the tailed (with
+  # its multiplier tuned too) and the constant-rate baselines, all reused; the MNIST MLPs;
+  # where the hypergradient moves the step sizes; the layer zoo; the main job.
+  bash results/suite-tail-v5/command.sh && bash results/suite-full-v5/command.sh
+  bash results/suite-tail-v6/command.sh && bash results/suite-full-v6/command.sh
+  bash results/general-v6/evaluate_mnist.sh
+  python results/step-adaptation/log_scales.py
+  python results/step-adaptation/log_scales.py --preset general-v6
+  python benchmarks/layer_zoo.py --preset general-v6 --training-length --out results/general-v6/layer_zoo
   keras-l2l demo --data-dir "$KERAS_L2L_DATA_DIR" --out results/demo-mnist-1000
   keras-l2l demo --data-dir embedded --out results/demo-embedded-1000
   bash results/cifar10/evaluate.sh

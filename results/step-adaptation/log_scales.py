@@ -1,14 +1,14 @@
 """Where `step_adaptation` moves each variable's step size, on held-out suite tasks.
 
-    python results/step-adaptation/log_scales.py [TASK ...]   # default: four tasks
+    python results/step-adaptation/log_scales.py [--preset P] [TASK ...]   # default: general-v5, four tasks
 
-Runs `general-v5` for 1,000 steps (seed 0, the loop `keras-l2l evaluate` runs: the same
+Runs the preset (a `step_adaptation` rule) for 1,000 steps (seed 0, the loop `keras-l2l evaluate` runs: the same
 batches, the run's length known) and prints, at a few steps, the multiplier
 exp(tensor_log_scale) of each variable: whether the hypergradient raised or lowered
 the rule's step sizes. Prints a Markdown table.
 """
 
-import sys
+import argparse
 
 import numpy as np
 import tensorflow as tf
@@ -44,14 +44,19 @@ def multipliers(task, preset="general-v5", seed=0):
     return seen, [str(v.path) for v in problem.model.trainable_variables]
 
 
-def main(tasks):
+def main(preset, tasks):
+    print(f"Multipliers exp(tensor_log_scale) of `{preset}`, seed 0.\n")
     print("| task | variable | " + " | ".join(f"step {s}" for s in REPORT) + " |")
     print("|---|---|" + "---|" * len(REPORT))
     for task in tasks:
-        seen, names = multipliers(task)
+        seen, names = multipliers(task, preset)
         for j, name in enumerate(names):
             print(f"| {task} | {name} | " + " | ".join(f"{seen[s][j]:.2f}" for s in REPORT) + " |")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or DEFAULT_TASKS)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="general-v5")
+    parser.add_argument("tasks", nargs="*", default=DEFAULT_TASKS)
+    args = parser.parse_args()
+    main(args.preset, args.tasks)
