@@ -57,9 +57,9 @@ With `step_adaptation=B` each variable's step size also follows the
 hypergradient of the loss with respect to it (Baydin et al. 2018, "Online
 learning rate adaptation with hypergradient descent"), in its scale-free form:
 its log step size moves by B times the cosine between the variable's gradient
-and its previous momentum (each over sqrt(v)), within exp(+-ADAPT_RANGE). A
-gradient that keeps pointing the way the last steps went asks for larger
-steps, one that turns back asks for smaller: the rule's own per-tensor step
+and its previous momentum (each over sqrt(v)); the multiplier stays within
+exp(+-ADAPT_RANGE). A gradient that keeps pointing the way the last steps went
+asks for larger steps, one that turns back asks for smaller: the rule's own per-tensor step
 size, meta-trained on 200-step runs, is off per task by a factor of 0.25 to 4
 at 1,000 steps (results/suite-tuned-v4), and this corrects it from what the
 run itself shows. A fixed function of the gradients, not learned; one float
@@ -101,8 +101,9 @@ class HierarchicalLSTM(UpdateRule):
 
     Per-parameter state: two momenta and the second moment (`moments`, 12
     bytes in float32) and the index of the parameter's variable (4 bytes).
-    Per variable: the LSTM's `(h, c)` and its size; globally: the step count
-    and, with `horizon_features`, the run's length (0 = unknown).
+    Per variable: the LSTM's `(h, c)`, its size and, with `step_adaptation`, its
+    log step multiplier; globally: the step count and, with `horizon_features`,
+    the run's length (0 = unknown).
     """
 
     compile_with_xla = True  # a fit step on the MNIST MLP takes about half the time
