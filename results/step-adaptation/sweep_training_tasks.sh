@@ -8,6 +8,7 @@
 #   python results/suite-tuned-v4/sweep_table.py OUT "B="   (B=0 is general-v4 as shipped)
 # A run whose results.json exists is skipped, so a stopped sweep resumes.
 # FLOOR=1 OUT=/tmp/step-adaptation-floor RATES="0.05 0.1": the same with step_adaptation_floor=1.
+# STEPS=200: runs of that many steps (default 1,000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export KERAS_L2L_DATA_DIR="${KERAS_L2L_DATA_DIR:-../shared/data}"
@@ -20,7 +21,7 @@ floor = {'step_adaptation_floor': float(sys.argv[3])} if sys.argv[3] else {}; \
 TrainedRule.from_preset('general-v4').reconfigured(step_adaptation=float(sys.argv[1]), **floor) \
 .save_to_preset(sys.argv[2])" "$b" "$out/presets/b$b" "$floor"
 done
-settings="--steps 1000 --seeds 3 --tuning-seeds 1 --grid coarse --baselines adam --baselines-anneal 0.5"
+settings="--steps ${STEPS:-1000} --seeds 3 --tuning-seeds 1 --grid coarse --baselines adam --baselines-anneal 0.5"
 for problem in ${PROBLEMS:-mnist mlp/cifar10/32/relu/b128 family/rnn/25500 family/regression/34030 family/conv/20719 family/autoencoder/51675 family/logreg/63419 family/mlp/47832}; do
   dir="$out/$(echo "$problem" | tr / _)"
   [ -f "$dir/s0/results.json" ] || keras-l2l evaluate --optimizer general-v4 --problem "$problem" \
