@@ -9,7 +9,6 @@ import numpy as np
 
 from common import interleaved, log, median, timed
 from keras_l2l import LearnedOptimizer
-from keras_l2l.rules import HierarchicalLSTM
 from keras_l2l.problems.conv import paper_convnet
 
 
@@ -35,7 +34,9 @@ FIT_MODELS = {
 FIT_OPTIMIZERS = {
     "adam": lambda: keras.optimizers.Adam(),
     "learned": lambda: LearnedOptimizer(preset=None),
-    "hierarchical": lambda: LearnedOptimizer(rule=HierarchicalLSTM()),
+    # The default (`general`): a HierarchicalLSTM with its shipped options (step
+    # adaptation adds per-variable sums), as `LearnedOptimizer()` gives it to users.
+    "hierarchical": lambda: LearnedOptimizer(),
 }
 
 
