@@ -43,6 +43,12 @@ presets() {
   # mnist-hierarchical (issue 11, the paper's 100-step claim): two stages, each evaluated.
   bash results/mnist100-h/command.sh && bash results/mnist100-h/command2.sh
   cp results/mnist100-h/preset2/{config.json,weights.npz} keras_l2l/presets/mnist-hierarchical/
+  # mnist-hierarchical-v2: run M (m1 in two calls, EPOCHS=1000 then 2000; m2; m3 from
+  # m1's first result, kept as preset-m1-1000), then the lowest validation loss is shipped.
+  EPOCHS=1000 bash results/mnist100-m/command.sh m1
+  for d in preset eval; do cp -r results/mnist100-m/$d-m1 results/mnist100-m/$d-m1-1000; done
+  bash results/mnist100-m/command.sh m1 && bash results/mnist100-m/command.sh m2 && bash results/mnist100-m/command.sh m3
+  python results/mnist100-m/ratios.py && python results/mnist100-m/make_preset.py m1
   # cifar10 and art (issue 13).
   bash results/cifar10/command.sh && cp results/cifar10/preset/* keras_l2l/presets/cifar10/
   TRAIN_ONLY=1 bash results/art/command.sh && cp results/art/preset-lstm/* keras_l2l/presets/art/
@@ -90,6 +96,10 @@ evaluate() {
   # where the hypergradient moves the step sizes; the layer zoo; the main job.
   bash results/suite-tail-v5/command.sh && bash results/suite-full-v5/command.sh
   bash results/suite-tail-v6/command.sh && bash results/suite-full-v6/command.sh
+  HORIZONS=5000 bash results/suite-full-v6/command.sh   # in a copy: see its comment
+  STEPS=200 FLOOR=1 OUT=/tmp/step-adaptation-200 RATES="0.05 0.1 0.2 0.4" bash results/step-adaptation/sweep_training_tasks.sh
+  SWEEP=/tmp/step-adaptation-200 OUT=/tmp/anneal-after-200 bash results/anneal-after/sweep_training_tasks.sh
+  sh results/speed-memory/fit-general/command.sh
   bash results/general-v6/evaluate_mnist.sh
   python results/step-adaptation/log_scales.py
   python results/step-adaptation/log_scales.py --preset general-v6
