@@ -48,7 +48,8 @@ presets() {
   EPOCHS=1000 bash results/mnist100-m/command.sh m1
   for d in preset eval; do cp -r results/mnist100-m/$d-m1 results/mnist100-m/$d-m1-1000; done
   bash results/mnist100-m/command.sh m1 && bash results/mnist100-m/command.sh m2 && bash results/mnist100-m/command.sh m3
-  python results/mnist100-m/ratios.py && python results/mnist100-m/make_preset.py m1
+  python results/mnist100-m/make_preset.py m1 && bash results/mnist100-m/generalization.sh
+  python results/mnist100-m/ratios.py > results/mnist100-m/ratios.md
   # cifar10 and art (issue 13).
   bash results/cifar10/command.sh && cp results/cifar10/preset/* keras_l2l/presets/cifar10/
   TRAIN_ONLY=1 bash results/art/command.sh && cp results/art/preset-lstm/* keras_l2l/presets/art/
