@@ -3,18 +3,13 @@
 # v6 is v4's weights (meta-trained without step adaptation) plus step_adaptation=0.05 with
 # floor 1, set by hand; on the paper's MNIST task, meta-training the rule with the
 # adaptation in the loop took it from 0.88x to 0.78x tuned Adam (results/mnist100-m, run M).
-# This tries the same for `general`, on run C's 24 tasks, as run G trained general-v2:
+# This tries the same for `general`, on run C's 24 tasks, with run G's recipe
+# (results/general-g/command.sh, which this runs), by which general-v2 was trained:
 # 200-step runs with full backpropagation, 4 tasks per meta-step, random scaling,
 # exponential log-loss weights, meta-lr 3e-4, validated on 24 runs of 200 steps (the horizon
 # where general-v6 loses most: 1.052x the constant-rate tuned baselines on the held-out suite).
 # Rerun to resume from the checkpoints; the validation losses are in the log.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-keras-l2l meta-train --init-from general-v6 \
-  --problem "$(grep -o -- "--problem [^ ]*" results/general-c/command.sh | cut -d' ' -f2)" \
-  --tasks-per-step 4 --random-scaling 1 --horizon 200 --unroll 200 --epochs "${EPOCHS:-300}" \
-  --lr 3e-4 --clip-norm 1 --log-loss --meta-loss exponential \
-  --validation-every 25 --validation-runs 24 --validation-metric final --seed 13 \
-  --data-dir "${KERAS_L2L_DATA_DIR:-../shared/data}" \
-  --checkpoint-dir results/general-o/checkpoints --out results/general-o/preset \
-  --description "general-v6, meta-trained with its step adaptation in the loop on run C's 24 tasks, 200-step runs (results/general-o/command.sh)"
+INIT=general-v6 SEED=13 RUN=general-o \
+  DESCRIPTION="general-v6, meta-trained with its step adaptation in the loop on run C's 24 tasks, 200-step runs (results/general-o/command.sh)" \
+  exec bash "$(dirname "$0")/../general-g/command.sh"
