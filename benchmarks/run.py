@@ -50,7 +50,7 @@ def section_runners(quick):
         "fit": lambda: bench_fit(steps=20 if quick else 40, rounds=7 if quick else 9),
         "memory": lambda: bench_memory(
             peak_sizes=PEAK_SIZES[:2] if quick else PEAK_SIZES,
-            peak_runs=PEAK_RUNS[:3] if quick else PEAK_RUNS,
+            peak_runs=PEAK_RUNS[:6] if quick else PEAK_RUNS,
         ),
         "meta": lambda: bench_meta(epochs=4 if quick else 8),
     }
