@@ -117,3 +117,47 @@ def test_building_in_fit_costs_no_more_memory_than_building_first():
     state_mib = 1_001_000 * 160 / 2**20
     fit, first = peak_mib("fit"), peak_mib("first")
     assert fit <= first + 0.5 * state_mib, f"peak MiB: built by fit {fit:.0f}, built first {first:.0f}"
+
+
+BUILD_CHILD = """
+import json, math
+import keras, ml_dtypes, numpy as np
+from keras_l2l import LearnedOptimizer
+
+def rss_mib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+
+def build(units):
+    model = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(units)])
+    optimizer = LearnedOptimizer.from_preset("mnist", state_dtype="bfloat16")
+    optimizer.build(model.trainable_variables)
+    return optimizer
+
+build(10)  # first: what TensorFlow loads on first use, once per process
+model = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(10_000)])  # 10M parameters
+optimizer = LearnedOptimizer.from_preset("mnist", state_dtype="bfloat16")
+before = rss_mib("VmRSS")
+try:  # the peak so far is the model's; start counting from now where the kernel allows
+    open("/proc/self/clear_refs", "w").write("5")
+except OSError:
+    pass
+optimizer.build(model.trainable_variables)
+growth = rss_mib("VmHWM") - before
+state = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize
+            for v in optimizer.variables if v.name.startswith("state_"))
+print(json.dumps({"growth": growth, "state": state / 2**20}))
+"""
+
+
+def test_16_bit_state_is_built_without_a_float32_copy():
+    """The state starts at zero and is made as zeros in its 16-bit dtype: before, each entry
+    was a float32 value cast down, which put a float32 copy (80 bytes per parameter for the
+    paper LSTM, half the 16-bit state) on top of the state while it was built."""
+    result = subprocess.run([sys.executable, "-c", BUILD_CHILD], capture_output=True,
+                            text=True, timeout=300, check=True)
+    peak = json.loads(result.stdout.strip().splitlines()[-1])
+    float32_copy_mib = 10_010_000 * 80 / 2**20
+    assert peak["state"] == pytest.approx(10_010_000 * 160 / 2**20, rel=0.01)
+    assert peak["growth"] - peak["state"] < 0.5 * float32_copy_mib, peak
