@@ -12,8 +12,8 @@ its temporaries grow with the model, ~1.3 kB per parameter, so it is not among
 the runs of `bench_memory`.)
 
 A fresh process also pays, once, for what TensorFlow loads on first use: the
-kernels' code and buffers (about 25 MB for the paper's LSTM) and, for a rule
-compiled with XLA (`HierarchicalLSTM`), XLA's compiler (about 100 MB).
+kernels' code and buffers and, for a rule compiled with XLA (`HierarchicalLSTM`),
+XLA's compiler: at 1M parameters, 36 and 146 MB (results/speed-memory/warm-up).
 `--warm-up` first runs another optimizer of the same kind on a small model in
 the same process, so the figure is what one more optimizer's update costs:
 its own graphs, compilation and temporaries, without the one-time part.
