@@ -82,15 +82,18 @@ def test_16_bit_state_trains_like_float32_in_half_the_memory(problem):
         assert np.all([np.isfinite(v.numpy().astype(np.float32)).all() for v in state])
 
 
-PEAK_CHILD = """
-import json, sys
-import keras, numpy as np
-from keras_l2l import LearnedOptimizer
-
+# Both children read their resident set size (current or peak) from /proc.
+RSS_MIB = """
 def rss_mib(field):
     for line in open("/proc/self/status"):
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
+"""
+
+PEAK_CHILD = RSS_MIB + """
+import json, sys
+import keras, numpy as np
+from keras_l2l import LearnedOptimizer
 
 model = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(1000)])  # 1M parameters
 optimizer = LearnedOptimizer.from_preset("mnist", state_dtype="bfloat16")
@@ -119,15 +122,10 @@ def test_building_in_fit_costs_no_more_memory_than_building_first():
     assert fit <= first + 0.5 * state_mib, f"peak MiB: built by fit {fit:.0f}, built first {first:.0f}"
 
 
-BUILD_CHILD = """
+BUILD_CHILD = RSS_MIB + """
 import json, math
 import keras, ml_dtypes, numpy as np
 from keras_l2l import LearnedOptimizer
-
-def rss_mib(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
 
 def build(units):
     model = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(units)])

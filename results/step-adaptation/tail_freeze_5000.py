@@ -15,10 +15,10 @@ on stdout: mean final eval_loss (the suite's loss on the full training data) per
 import sys
 
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from keras_l2l import TrainedRule, flat
+from keras_l2l import TrainedRule
+from keras_l2l.evaluation.runs import compile_scores, initial_params, run_seed, seed_tensor
 from keras_l2l.problems.registry import get_problem
 from keras_l2l.rollout import make_rollout
 from keras_l2l.rules.anneal import linear_tail
@@ -47,12 +47,13 @@ def freeze_in_tail(rule):
 
 
 def final_losses(rule, meta, problem):
-    run, finals = make_rollout(rule, problem), []
-    for seed in SEEDS:
-        params = flat.flatten(problem.init_params(seed))
-        _, final = run(meta, params, tf.constant(seed, tf.int64), tf.constant(STEPS))
-        finals.append(float(problem.eval_loss(flat.unflatten(final, problem.shapes()), seed)))
-    return np.array(finals)
+    """Final eval_loss per seed of `rule` run for STEPS steps (as `keras-l2l evaluate` scores it)."""
+    run, (final_loss, _) = make_rollout(rule, problem), compile_scores(problem)
+    starts = initial_params(problem, SEEDS)
+    return np.array([
+        float(final_loss(run_seed(run, meta, starts[seed], seed, STEPS)[1], seed_tensor(seed)))
+        for seed in SEEDS
+    ])
 
 
 def main(tasks):

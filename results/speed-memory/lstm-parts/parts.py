@@ -13,7 +13,6 @@ at their measured speed and at the large-matmul rate.
 
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from common import interleaved, median, timed  # noqa: E402
 from fit import compiled_models, mnist_mlp  # noqa: E402
 from keras_l2l import TrainedRule  # noqa: E402
 
@@ -29,13 +29,9 @@ STEPS, BATCH, ROUNDS = 20, 128, 15
 
 
 def median_ms(fn, rounds):
-    fn()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    """Median milliseconds of `fn()` over `rounds` calls, after one untimed call."""
+    timed(fn)
+    return 1000 * median(interleaved({"fn": fn}, rounds)["fn"])
 
 
 def main():
@@ -43,15 +39,15 @@ def main():
     x = rng.random((STEPS * BATCH, 784), dtype=np.float32)
     y = rng.integers(0, 10, STEPS * BATCH).astype(np.int32)
     models = compiled_models(mnist_mlp, jit=False)
-    fit_ms = {label: [] for label in ("adam", "learned")}
-    for label in fit_ms:  # build and trace
-        models[label].fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
-    for _ in range(ROUNDS):
-        for label in fit_ms:
-            start = time.perf_counter()
-            models[label].fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
-            fit_ms[label].append(1000 * (time.perf_counter() - start) / STEPS)
-    adam, learned = (float(np.median(fit_ms[k])) for k in ("adam", "learned"))
+    fits = {
+        label: lambda m=models[label]: m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False,
+                                             verbose=0)
+        for label in ("adam", "learned")
+    }
+    for fit in fits.values():  # build and trace
+        fit()
+    fit_s = interleaved(fits, ROUNDS)
+    adam, learned = (1000 * median(fit_s[k]) / STEPS for k in ("adam", "learned"))
 
     n = models["learned"].count_params()
     trained = TrainedRule.from_preset("mnist")
@@ -74,13 +70,13 @@ def main():
         f"concat [n, 2] and [n, {u}]": (tf.function(lambda a, b: tf.concat([a, b], 1)), (first[:, :2], cells)),
         f"c = f c + i g, elementwise [n, {u}]": (tf.function(lambda a, b, c: a * b + c * (2.0 * a - 1.0)), (cells, cells, cells)),
     }
-    timed = {name: median_ms(lambda f=f, a=a: f(*a).numpy(), 100) for name, (f, a) in parts.items()}
+    part_ms = {name: median_ms(lambda f=f, a=a: f(*a).numpy(), 100) for name, (f, a) in parts.items()}
     rule_ms = median_ms(lambda: call(grads, state).numpy(), 100)
     big_ms = median_ms(lambda: tf.matmul(big, big).numpy(), 10)
-    overhead = timed.pop("empty tf.function call")
+    overhead = part_ms.pop("empty tf.function call")
     rate = 2048**3 / (big_ms / 1000) / 1e9
     matmul_macs = n * ((2 + u) + 2 * u) * 4 * u
-    matmul_ms = sum(v - overhead for k, v in timed.items() if k.startswith("matmul"))
+    matmul_ms = sum(v - overhead for k, v in part_ms.items() if k.startswith("matmul"))
 
     print(f"# The paper LSTM's update on the MNIST MLP ({n:,} coordinates)\n")
     print(f"`python {Path(__file__).relative_to(Path(__file__).resolve().parents[3])}`; "
@@ -89,7 +85,7 @@ def main():
     print(f"| `fit` step, Adam | {adam:.2f} |")
     print(f"| `fit` step, LearnedOptimizer (paper LSTM) | {learned:.2f} (ratio {learned / adam:.2f}) |")
     print(f"| the rule's call alone, in a `tf.function` | {rule_ms - overhead:.2f} |")
-    for name, ms in timed.items():
+    for name, ms in part_ms.items():
         print(f"| {name} | {ms - overhead:.2f} |")
     print(f"| (an empty `tf.function` call, subtracted above) | {overhead:.2f} |")
     at_peak = 1000 * matmul_macs / rate / 1e9

@@ -6,13 +6,14 @@ updates of the sizes alternate (medians), so the ratios hold on a loaded machine
     python results/speed-memory/warm-up/chunk_speed.py > results/speed-memory/warm-up/chunk_speed.md
 """
 
-import os
-import time
+import sys
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+
+from common import interleaved, median  # noqa: E402  (first: sets TF_CPP_MIN_LOG_LEVEL)
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_l2l import LearnedOptimizer  # noqa: E402
@@ -37,13 +38,8 @@ def update_ms(preset, params, rounds):
         optimizer.build(variables)
         steps[size] = tf.function(lambda g, o=optimizer: o.apply(g, variables))
         steps[size](grads)  # trace
-    times = {size: [] for size in CHUNK_SIZES}
-    for _ in range(rounds):
-        for size, step in steps.items():
-            start = time.perf_counter()
-            step(grads)
-            times[size].append(time.perf_counter() - start)
-    return {size: 1000 * float(np.median(t)) for size, t in times.items()}
+    times = interleaved({size: lambda s=step: s(grads) for size, step in steps.items()}, rounds)
+    return {size: 1000 * median(t) for size, t in times.items()}
 
 
 def main():
