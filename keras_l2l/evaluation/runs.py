@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_l2l import flat
+from keras_l2l.rollout import make_rollout
 
 
 def initial_params(problem, seeds):
@@ -46,6 +47,18 @@ def run_seed(run, meta_params, params0, seed, steps):
     losses, final = run(meta_params, params0, seed_tensor(seed), tf.constant(steps, tf.int32))
     losses = losses.numpy()  # waits for the whole loop
     return losses.astype(np.float64), final, time.perf_counter() - start
+
+
+def final_losses(rule, meta_params, problem, seeds, steps):
+    """Final eval_loss of `rule` run `steps` steps from each seed, as `keras-l2l evaluate`
+    scores its runs (a diverged run: inf); for screening rule variants without baselines."""
+    run, (final_loss, _) = make_rollout(rule, problem), compile_scores(problem)
+    starts = initial_params(problem, seeds)
+    return np.array([
+        finite_or_inf(final_loss(run_seed(run, meta_params, starts[seed], seed, steps)[1],
+                                 seed_tensor(seed)))
+        for seed in seeds
+    ])
 
 
 def seed_tensor(seed):

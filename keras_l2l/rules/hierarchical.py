@@ -47,6 +47,16 @@ of longer runs and ends them spiking or noise-dominated where tuned Adam
 settles (results/general-v3/gru_spikes_5000.md); annealed it ends 5,000-step
 runs of that task at 0.51x tuned NAG instead of 4.4x (results/general-v3/anneal.md).
 
+With `correction_fade_after=A` each variable's direction correction is also
+scaled by `min(1, A / t)` at step t: the correction, meta-trained on runs of
+about A steps, fades in runs longer than that. Past its training horizon it
+keeps adding noise of constant size and makes the loss climb and spike in
+the middle of a long run where Adam at the same step size keeps descending
+(`general-v6` on the patch transformer, 5,000 steps: loss 0.07 at step 1,000,
+0.16 at step 2,500; with the correction switched off it reaches 1.7e-4 by step
+2,500: results/correction-fade/). The momentum-RMS gate above does not catch
+it: under pure noise RMS(m_fast / sqrt(v)) is about 0.23, above C = 0.1.
+
 With `horizon_features=True` the tensor LSTM also reads how far through
 the run it is (whether the run's length T is known, min(t / T, 1) and
 log T / 10), so one set of weights can take bolder steps in a short run and
@@ -111,7 +121,7 @@ class HierarchicalLSTM(UpdateRule):
     def __init__(self, tensor_units=16, context_units=4, hidden_units=8,
                  base_learning_rate=1e-3, horizon_features=False, direction_gate=False,
                  correction_gate_rms=None, anneal_fraction=None, anneal_after=0,
-                 step_adaptation=None, step_adaptation_floor=None):
+                 step_adaptation=None, step_adaptation_floor=None, correction_fade_after=0):
         for name, value in (("tensor_units", tensor_units), ("context_units", context_units),
                             ("hidden_units", hidden_units)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -140,6 +150,10 @@ class HierarchicalLSTM(UpdateRule):
             )
         self.step_adaptation_floor = (None if step_adaptation_floor is None
                                       else float(step_adaptation_floor))
+        if not isinstance(correction_fade_after, (int, np.integer)) or correction_fade_after < 0:
+            raise ValueError("`correction_fade_after` must be an integer >= 0 (0: no fade), "
+                             f"got {correction_fade_after!r}.")
+        self.correction_fade_after = int(correction_fade_after)
 
     def get_config(self):
         return {
@@ -156,6 +170,8 @@ class HierarchicalLSTM(UpdateRule):
             **({"step_adaptation": self.step_adaptation} if self.step_adaptation is not None else {}),
             **({"step_adaptation_floor": self.step_adaptation_floor}
                if self.step_adaptation_floor is not None else {}),
+            **({"correction_fade_after": self.correction_fade_after}
+               if self.correction_fade_after else {}),
         }
 
     # -- meta-parameters and state ---------------------------------------------
@@ -291,7 +307,7 @@ class HierarchicalLSTM(UpdateRule):
             new_state["tensor_log_scale"] = log_scale
         rows = [log_step, head[:, 1:]]
         if self._gated:
-            rows.append(self._correction_gate(meta_params, h, sums, state["tensor_size"]))
+            rows.append(self._correction_gate(meta_params, h, sums, state["tensor_size"], step))
         return ops.concatenate(rows, 1), new_state
 
     def coordinate_step(self, meta_params, grads, state, rows):
@@ -322,10 +338,12 @@ class HierarchicalLSTM(UpdateRule):
 
     @property
     def _gated(self):
-        return self.direction_gate or self.correction_gate_rms is not None
+        return (self.direction_gate or self.correction_gate_rms is not None
+                or self.correction_fade_after > 0)
 
-    def _correction_gate(self, meta_params, h, sums, sizes):
-        """Per variable `[k, 1]`: the learned gate times the momentum-RMS gate (each if on)."""
+    def _correction_gate(self, meta_params, h, sums, sizes, step):
+        """Per variable `[k, 1]`: the learned gate times the momentum-RMS gate times the
+        fade (each if on)."""
         gate = ops.ones_like(h[:, :1])
         if self.direction_gate:
             learned = ops.matmul(h, meta_params["direction_gate_kernel"])
@@ -333,6 +351,8 @@ class HierarchicalLSTM(UpdateRule):
         if self.correction_gate_rms is not None:
             rms = ops.sqrt(sums[:, 1:2] / ops.maximum(sizes, 1.0)[:, None] + 1e-12)
             gate = gate * ops.minimum(rms / self.correction_gate_rms, 1.0)
+        if self.correction_fade_after:
+            gate = gate * ops.minimum(self.correction_fade_after / step, 1.0)
         return gate
 
 
