@@ -2,7 +2,7 @@
 
 Written from the equations in the rule's docstring (the direction gate applies when the
 meta-parameters hold `direction_gate_kernel`; `correction_gate_rms`, `anneal_fraction` and
-`anneal_after`, `step_adaptation` and its floor as the rule's), with loops over
+`anneal_after`, `step_adaptation` and its floor, `correction_fade_after` as the rule's), with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
 State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
 `"horizon": float` (0 = unknown) for the rule with `horizon_features`, and
@@ -29,7 +29,7 @@ def init_state(sizes, units, horizon=None, step_adaptation=False):
 
 def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, correction_gate_rms=None,
                       anneal_fraction=None, horizon_features=None, anneal_after=0,
-                      step_adaptation=None, step_adaptation_floor=None):
+                      step_adaptation=None, step_adaptation_floor=None, correction_fade_after=0):
     """One step: `(updates [n], new_state)`; horizon features read if `horizon_features`
     (None: if the state holds a horizon)."""
     if horizon_features is None:
@@ -70,6 +70,8 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
             gate = 2 * _sigmoid(h_new[j] @ meta["direction_gate_kernel"] + meta["direction_gate_bias"])[0]
         if correction_gate_rms is not None:
             gate *= min(rms[1] / correction_gate_rms, 1.0)
+        if correction_fade_after:
+            gate *= min(correction_fade_after / t, 1.0)
         lr = base_learning_rate * math.exp(5 * math.tanh(head[0] / 5))
         if step_adaptation is not None:
             norms = math.sqrt((xs[:, 0] ** 2).sum() * (previous[part] ** 2).sum())

@@ -255,7 +255,8 @@ def test_meta_training_lowers_held_out_loss():
                                  dict(step_adaptation=0.0), dict(step_adaptation=-0.1),
                                  dict(step_adaptation_floor=1.0),
                                  dict(step_adaptation=0.1, step_adaptation_floor=1.5),
-                                 dict(step_adaptation=0.1, step_adaptation_floor=0.1)])
+                                 dict(step_adaptation=0.1, step_adaptation_floor=0.1),
+                                 dict(correction_fade_after=-1), dict(correction_fade_after=2.5)])
 def test_bad_arguments(bad):
     with pytest.raises(ValueError):
         HierarchicalLSTM(**bad)
@@ -305,6 +306,34 @@ def test_correction_gate_is_off_while_the_momentum_carries_signal_and_saves(tmp_
     loaded = TrainedRule.from_preset(str(tmp_path / "gated"))
     assert loaded.rule.correction_gate_rms == 0.5
     np.testing.assert_array_equal(run(loaded, noise), run(gated, noise))
+
+
+@pytest.mark.parametrize("jit, rms_gate", [(False, None), (True, 0.7)])
+def test_correction_fade_matches_the_numpy_reference(jit, rms_gate):
+    """`correction_fade_after=A` scales d by min(1, A / t): the same steps as the rule
+    without it up to step A, smaller corrections after, as the reference computes them."""
+    settings = dict(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01,
+                    correction_gate_rms=rms_gate)
+    faded, plain = HierarchicalLSTM(**settings, correction_fade_after=2), HierarchicalLSTM(**settings)
+    meta = random_meta(faded)
+    meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
+    state, plain_state = faded.initial_state(SIZES), plain.initial_state(SIZES)
+    expected_state = ref.init_state(SIZES, 5)
+    call = tf.function(faded, jit_compile=True) if jit else faded
+    rng = np.random.default_rng(4)
+    for step in range(5):
+        grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
+        updates, state = call(meta_tf, tf.constant(grads, tf.float32), state)
+        unfaded, plain_state = plain(meta_tf, tf.constant(grads, tf.float32), plain_state)
+        expected, expected_state = ref.hierarchical_rule(
+            meta, grads, expected_state, SIZES, 5, 0.01, rms_gate, correction_fade_after=2)
+        np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
+        if step < 2:
+            np.testing.assert_allclose(updates.numpy(), unfaded.numpy(), rtol=1e-5, atol=1e-8)
+        else:
+            assert np.abs(updates.numpy() - unfaded.numpy()).max() > 1e-4
+    assert faded.get_config()["correction_fade_after"] == 2
+    assert "correction_fade_after" not in plain.get_config()
 
 
 def test_rollout_steps_the_rule_through_xla_with_the_graph_modes_numbers(monkeypatch):
