@@ -2,7 +2,8 @@
 
 Written from the equations in the rule's docstring (the direction gate applies when the
 meta-parameters hold `direction_gate_kernel`; `correction_gate_rms`, `anneal_fraction` and
-`anneal_after`, `step_adaptation` and its floor, `correction_fade_after` as the rule's), with loops over
+`anneal_after`, `step_adaptation` and its floor, `correction_fade_after`,
+`correction_centered` as the rule's), with loops over
 variables instead of segment sums and gathers, so tests can compare the two.
 State: `{"m_fast", "m_slow", "v": [n], "h", "c": [k, units], "step": float}`, plus
 `"horizon": float` (0 = unknown) for the rule with `horizon_features`, and
@@ -29,7 +30,8 @@ def init_state(sizes, units, horizon=None, step_adaptation=False):
 
 def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, correction_gate_rms=None,
                       anneal_fraction=None, horizon_features=None, anneal_after=0,
-                      step_adaptation=None, step_adaptation_floor=None, correction_fade_after=0):
+                      step_adaptation=None, step_adaptation_floor=None, correction_fade_after=0,
+                      correction_centered=False):
     """One step: `(updates [n], new_state)`; horizon features read if `horizon_features`
     (None: if the state holds a horizon)."""
     if horizon_features is None:
@@ -83,10 +85,15 @@ def hierarchical_rule(meta, grads, state, sizes, units, base_learning_rate, corr
             T = state["horizon"]
             last_full_step = max(anneal_after, (1 - anneal_fraction) * T)
             lr *= min(max((T - t + 1) / (T - last_full_step), 0.0), 1.0)
+        def mlp(x):
+            hidden = np.tanh(np.concatenate([x, head[1:]]) @ meta["param_hidden_kernel"]
+                             + meta["param_hidden_bias"])
+            return hidden @ meta["param_out_kernel"] + meta["param_out_bias"]
+
+        d_at_zero = mlp(np.zeros(3))[0] if correction_centered else 0.0
         for row in range(xs.shape[0]):
-            inputs = np.concatenate([xs[row], head[1:]])
-            hidden = np.tanh(inputs @ meta["param_hidden_kernel"] + meta["param_hidden_bias"])
-            d, s = hidden @ meta["param_out_kernel"] + meta["param_out_bias"]
+            d, s = mlp(xs[row])
+            d -= d_at_zero
             direction = min(max(xs[row, 1] + gate * d, -10.0), 10.0)
             updates[part.start + row] = -lr * direction * math.exp(2 * math.tanh(s / 2))
     new_state = dict(state, m_fast=m_fast, m_slow=m_slow, v=v, h=h_new, c=c_new, step=t)

@@ -308,6 +308,32 @@ def test_correction_gate_is_off_while_the_momentum_carries_signal_and_saves(tmp_
     np.testing.assert_array_equal(run(loaded, noise), run(gated, noise))
 
 
+def test_centered_correction_matches_the_numpy_reference_and_is_zero_at_zero_inputs():
+    """`correction_centered=True`: d(x) - d(0) per variable, as the reference computes it; a
+    variable whose gradients have all been zero takes no step at all (the plain rule drifts)."""
+    settings = dict(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01)
+    for gated in (None, 0.7):
+        rule = HierarchicalLSTM(**settings, correction_gate_rms=gated, correction_centered=True)
+        meta = random_meta(rule)
+        meta_tf = {k: tf.constant(v, tf.float32) for k, v in meta.items()}
+        state, expected_state = rule.initial_state(SIZES), ref.init_state(SIZES, 5)
+        rng = np.random.default_rng(5)
+        for _ in range(4):
+            grads = rng.normal(size=sum(SIZES)) * 10.0 ** rng.uniform(-4, 1, size=sum(SIZES))
+            grads[:6] = 0.0  # the first variable's gradients are always zero
+            updates, state = tf.function(rule, jit_compile=True)(
+                meta_tf, tf.constant(grads, tf.float32), state)
+            expected, expected_state = ref.hierarchical_rule(
+                meta, grads, expected_state, SIZES, 5, 0.01, gated, correction_centered=True)
+            np.testing.assert_allclose(updates.numpy(), expected, rtol=2e-4, atol=1e-7)
+            np.testing.assert_array_equal(updates.numpy()[:6], 0.0)
+    plain = HierarchicalLSTM(**settings)
+    drift, _ = plain(meta_tf, tf.constant(np.zeros(sum(SIZES)), tf.float32), plain.initial_state(SIZES))
+    assert np.abs(drift.numpy()).max() > 1e-4
+    assert rule.get_config()["correction_centered"] is True
+    assert "correction_centered" not in plain.get_config()
+
+
 @pytest.mark.parametrize("jit, rms_gate", [(False, None), (True, 0.7)])
 def test_correction_fade_matches_the_numpy_reference(jit, rms_gate):
     """`correction_fade_after=A` scales d by min(1, A / t): the same steps as the rule

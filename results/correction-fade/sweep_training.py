@@ -1,13 +1,15 @@
-"""`general-v6` with `correction_fade_after=A` against it as shipped, on training problems of
-its meta-training (the ones results/step-adaptation chose its step adaptation on):
+"""`general-v6` with changes to its direction correction against it as shipped, on training
+problems of its meta-training (the ones results/step-adaptation chose its step adaptation on):
 
-    python results/correction-fade/sweep_training.py --steps 5000 --fade 200,1000 \\
-        --out results/correction-fade/training.jsonl [PROBLEM ...]
+    python results/correction-fade/sweep_training.py --steps 5000 \\
+        --changes '{"correction_fade_after": 200}' '{"correction_centered": true}' \\
+        --out results/correction-fade/training.jsonl [--problems PROBLEM ...]
 
-Chosen here, never on the held-out suite. Appends one JSON line per (problem, steps, A)
-to --out (A = 0: as shipped), skipping lines already there, so a stopped sweep resumes and
-two processes can split the problems; then prints, from every line in --out, a Markdown
-table of mean final eval_loss over A = 0's per problem and horizon, with geometric means.
+Chosen here, never on the held-out suite. Appends one JSON line per (problem, steps,
+changes) to --out (no changes: as shipped), skipping lines already there, so a stopped
+sweep resumes and two processes can split the problems; then prints, from every line in
+--out, a Markdown table of each variant's mean final eval_loss over the shipped rule's,
+per problem and horizon, with geometric means.
 """
 
 import argparse
@@ -32,56 +34,66 @@ def read(path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def run(problems, steps, fades, out):
-    done = {(r["problem"], r["steps"], r["fade"]) for r in read(out)}
+def label(changes):
+    return json.dumps(changes, sort_keys=True)
+
+
+def run(problems, steps, variants, out):
+    done = {(r["problem"], r["steps"], label(r["changes"])) for r in read(out)}
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True).stdout.strip()
     for name in problems:
         problem = get_problem(name, default_data_dir())
-        for fade in (0, *fades):
-            if (name, steps, fade) in done:
+        for changes in ({}, *variants):
+            if (name, steps, label(changes)) in done:
                 continue
             trained = TrainedRule.from_preset("general-v6")
-            trained = trained.reconfigured(correction_fade_after=fade) if fade else trained
+            trained = trained.reconfigured(**changes) if changes else trained
             finals = final_losses(trained.rule, trained.meta_tensors(), problem, SEEDS, steps)
             with out.open("a") as f:
-                f.write(json.dumps({"problem": name, "steps": steps, "fade": fade,
+                f.write(json.dumps({"problem": name, "steps": steps, "changes": changes,
                                     "seeds": list(SEEDS), "finals": finals.tolist(),
                                     "git": git}) + "\n")
-            print(f"{name} {steps} A={fade}: {finals}", flush=True)
+            print(f"{name} {steps} {label(changes)}: {finals}", flush=True)
 
 
 def table(out):
     rows = {}
     for r in read(out):
-        rows.setdefault(r["steps"], {}).setdefault(r["problem"], {})[r["fade"]] = np.mean(r["finals"])
+        by_variant = rows.setdefault(r["steps"], {}).setdefault(r["problem"], {})
+        by_variant[label(r["changes"])] = np.mean(r["finals"])
+    shipped = label({})
     for steps, problems in sorted(rows.items()):
-        fades = sorted({a for by_fade in problems.values() for a in by_fade} - {0})
+        variants = sorted({v for by_variant in problems.values() for v in by_variant} - {shipped})
         print(f"\n{steps:,} steps: mean final eval_loss over seeds {list(SEEDS)}, "
               "as shipped, and each variant's over it\n")
-        print("| problem | as shipped | " + " | ".join(f"A = {a}" for a in fades) + " |")
-        print("|---|---|" + "---|" * len(fades))
-        logs = {a: [] for a in fades}
-        for name, by_fade in problems.items():
+        print("| problem | as shipped | " + " | ".join(f"`{v}`" for v in variants) + " |")
+        print("|---|---|" + "---|" * len(variants))
+        logs = {v: [] for v in variants}
+        for name, by_variant in problems.items():
             cells = []
-            for a in fades:
-                ratio = by_fade.get(a, np.nan) / by_fade.get(0, np.nan)
+            for v in variants:
+                if v not in by_variant or shipped not in by_variant:
+                    cells.append("")
+                    continue
+                ratio = by_variant[v] / by_variant[shipped]
                 cells.append(f"{ratio:.3f}")
-                logs[a].append(np.log(ratio))
-            print(f"| {name} | {by_fade.get(0, np.nan):.4g} | " + " | ".join(cells) + " |")
-        print("| geometric mean | | " + " | ".join(
-            f"**{np.exp(np.mean(logs[a])):.3f}**" for a in fades) + " |")
+                logs[v].append(np.log(ratio))
+            print(f"| {name} | {by_variant.get(shipped, np.nan):.4g} | " + " | ".join(cells) + " |")
+        print("| geometric mean (problems) | | " + " | ".join(
+            f"**{np.exp(np.mean(logs[v])):.3f}** ({len(logs[v])})" for v in variants) + " |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=None, help="run this horizon (else: table only)")
-    parser.add_argument("--fade", default="200,1000", help="values of A, comma-separated")
+    parser.add_argument("--changes", nargs="*", type=json.loads, default=[],
+                        help="rule settings to change, one JSON object per variant")
     parser.add_argument("--out", type=Path, default=Path("results/correction-fade/training.jsonl"))
-    parser.add_argument("problems", nargs="*", default=PROBLEMS)
+    parser.add_argument("--problems", nargs="*", default=PROBLEMS)
     args = parser.parse_args()
     if args.steps:
-        run(args.problems, args.steps, [int(a) for a in args.fade.split(",")], args.out)
+        run(args.problems, args.steps, args.changes, args.out)
     table(args.out)
 
 
