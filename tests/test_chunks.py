@@ -1,7 +1,9 @@
 """Running a rule in chunks gives the unchunked step (to float32 rounding): the paper's
 coordinatewise LSTM (`mnist`), and `HierarchicalLSTM` (`general`), whose coordinates meet
 in per-variable sums that chunks straddle (and, with `correction_gate_rms`, gate the
-direction correction by them: `gated`, a C large enough to act from the first step)."""
+direction correction by them: `gated`, a C large enough to act from the first step, with
+the correction also centered and faded after step 2, so each variable's row carries both
+d(0) and the gate)."""
 
 import keras
 import numpy as np
@@ -18,7 +20,8 @@ def _train(chunk_size, jit_compile=False, preset="mnist"):
     )
     frozen = keras.Variable(np.ones((3,), np.float32), name="no_gradient")
     if preset == "gated":
-        preset = TrainedRule.from_preset("general-v3").reconfigured(correction_gate_rms=10.0)
+        preset = TrainedRule.from_preset("general-v3").reconfigured(
+            correction_gate_rms=10.0, correction_centered=True, correction_fade_after=2)
     optimizer = LearnedOptimizer.from_preset(preset, chunk_size=chunk_size)
     variables = model.trainable_variables + [frozen]
     rng = np.random.default_rng(0)
