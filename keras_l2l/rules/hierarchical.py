@@ -49,22 +49,21 @@ runs of that task at 0.51x tuned NAG instead of 4.4x (results/general-v3/anneal.
 
 With `correction_fade_after=A` each variable's direction correction is also
 scaled by `min(1, A / t)` at step t: the correction, meta-trained on runs of
-about A steps, fades in runs longer than that. Past its training horizon it
-keeps adding noise of constant size and makes the loss climb and spike in
-the middle of a long run where Adam at the same step size keeps descending
-(`general-v6` on the patch transformer, 5,000 steps: loss 0.07 at step 1,000,
-0.16 at step 2,500; with the correction switched off it reaches 1.7e-4 by step
-2,500: results/correction-fade/). The momentum-RMS gate above does not catch
-it: under pure noise RMS(m_fast / sqrt(v)) is about 0.23, above C = 0.1.
+about A steps, fades in runs longer than that. An experiment, not shipped:
+on 8 training problems at 5,000 steps it costs 1.08-1.10x
+(results/correction-fade/README.md).
 
 With `correction_centered=True` the correction is measured from its value
 at zero inputs, `d_i -> d(x_i, context_j) - d(0, context_j)`: a coordinate
 whose normalised gradient and momenta are zero gets no correction. The MLP's
-biases make d(0, context) non-zero (-0.03 to -0.19 for `general-v6`'s weights
-and contexts within +-0.5), a constant push on every coordinate of a
-variable that only a gradient of that size can hold back, so the run settles
-off the minimum, and off it by more as the gradients fade near a minimum.
-One more MLP evaluation per variable.
+biases make d(0, context) non-zero (`general-v6`: -0.03 at context 0, -0.19
+to +0.14 at contexts of +-0.5), a constant push on every coordinate of a
+variable that only a gradient of that size can hold back: a run that could
+settle near zero loss keeps being pushed off (`general-v6` on the patch
+transformer, 5,000 steps: minibatch loss 0.08-0.12 from step 1,000 to 2,000
+and a final 5e-4; centered, 4e-4 by step 2,000 and a final 2.3e-5, as with d
+switched off: results/correction-fade/drift_5000.md). One more MLP evaluation
+per variable.
 
 With `horizon_features=True` the tensor LSTM also reads how far through
 the run it is (whether the run's length T is known, min(t / T, 1) and
