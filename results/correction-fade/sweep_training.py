@@ -5,6 +5,9 @@ problems of its meta-training (the ones results/step-adaptation chose its step a
         --changes '{"correction_fade_after": 200}' '{"correction_centered": true}' \\
         --out results/correction-fade/training.jsonl [--problems PROBLEM ...]
 
+A variant's JSON may name another start, '{"preset": "results/general-p/preset"}', with
+or without changes to its rule.
+
 Chosen here, never on the held-out suite. Appends one JSON line per (problem, steps,
 changes) to --out (no changes: as shipped), skipping lines already there, so a stopped
 sweep resumes and two processes can split the problems; then prints, from every line in
@@ -47,8 +50,9 @@ def run(problems, steps, variants, out):
         for changes in ({}, *variants):
             if (name, steps, label(changes)) in done:
                 continue
-            trained = TrainedRule.from_preset("general-v6")
-            trained = trained.reconfigured(**changes) if changes else trained
+            rule_changes = {k: v for k, v in changes.items() if k != "preset"}
+            trained = TrainedRule.from_preset(changes.get("preset", "general-v6"))
+            trained = trained.reconfigured(**rule_changes) if rule_changes else trained
             finals = final_losses(trained.rule, trained.meta_tensors(), problem, SEEDS, steps)
             with out.open("a") as f:
                 f.write(json.dumps({"problem": name, "steps": steps, "changes": changes,
