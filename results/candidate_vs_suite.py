@@ -23,18 +23,6 @@ from keras_l2l.datasets import default_data_dir
 from keras_l2l.evaluation import runs, stats
 from keras_l2l.evaluation.evaluate import per_seed_finals
 from keras_l2l.problems.registry import get_problem
-from keras_l2l.rollout import make_rollout
-
-
-def candidate_finals(trained, problem, seeds, steps):
-    """Final losses of `trained` on `problem` from each seed, as `evaluate` scores its runs."""
-    run, (final_loss, _) = make_rollout(trained.rule, problem), runs.compile_scores(problem)
-    starts, meta = runs.initial_params(problem, seeds), trained.meta_tensors()
-    finals = []
-    for seed in seeds:
-        _, final, _ = runs.run_seed(run, meta, starts[seed], seed, steps)
-        finals.append(runs.finite_or_inf(final_loss(final, runs.seed_tensor(seed))))
-    return finals
 
 
 def main():
@@ -50,7 +38,8 @@ def main():
         results = json.loads((Path(directory) / "results.json").read_text())
         steps = results["steps"]
         problem = get_problem(results["problem"], default_data_dir())
-        finals = candidate_finals(trained, problem, results["seeds"], steps)
+        finals = runs.final_losses(trained.rule, trained.meta_tensors(), problem,
+                                   results["seeds"], steps)
         per_seed = {name: per_seed_finals(entry) for name, entry in results["optimizers"].items()}
         best = results["ratio_to_best_baseline"]["baseline"]
         ratio, lo, hi = stats.bootstrap_ratio(finals, per_seed[best])

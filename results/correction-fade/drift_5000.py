@@ -42,7 +42,7 @@ def main(name="suite/mnist-patch-transformer", steps=5000, seed=0):
     shipped = TrainedRule.from_preset("general-v6")
     centered = shipped.reconfigured(correction_centered=True)
     units = shipped.rule.context_units
-    print(f"d(0, context) of general-v6: " + ", ".join(
+    print("d(0, context) of general-v6: " + ", ".join(
         f"{c:+.1f} in every entry: {zero_input_correction(shipped, np.full(units, c)):+.3f}"
         for c in (-0.5, 0.0, 0.5)) + "\n")
     problem = get_problem(name, default_data_dir())

@@ -9,17 +9,14 @@ horizon, each C's ratio to as-trained, and the geometric mean of the ratios per 
 """
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from keras_l2l import TrainedRule
 from keras_l2l.cli import problem_names
 from keras_l2l.datasets import default_data_dir
+from keras_l2l.evaluation.runs import final_losses
 from keras_l2l.problems.registry import get_problem
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from candidate_vs_suite import candidate_finals  # noqa: E402
 
 
 def main():
@@ -37,7 +34,8 @@ def main():
         means = {h: [] for h in horizons}
         for _, trained in variants:
             for h in horizons:
-                means[h].append(np.mean(candidate_finals(trained, problem, list(seeds), h)))
+                finals = final_losses(trained.rule, trained.meta_tensors(), problem, seeds, h)
+                means[h].append(np.mean(finals))
         for h in horizons:
             m = np.array(means[h])
             logs[h].append(np.log(m[1:] / m[0]))

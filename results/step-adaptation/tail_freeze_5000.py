@@ -14,13 +14,11 @@ on stdout: mean final eval_loss (the suite's loss on the full training data) per
 
 import sys
 
-import numpy as np
 from keras import ops
 
 from keras_l2l import TrainedRule
-from keras_l2l.evaluation.runs import compile_scores, initial_params, run_seed, seed_tensor
+from keras_l2l.evaluation.runs import final_losses
 from keras_l2l.problems.registry import get_problem
-from keras_l2l.rollout import make_rollout
 from keras_l2l.rules.anneal import linear_tail
 
 STEPS, SEEDS = 5000, (0, 1, 2)
@@ -46,16 +44,6 @@ def freeze_in_tail(rule):
     return rule
 
 
-def final_losses(rule, meta, problem):
-    """Final eval_loss per seed of `rule` run for STEPS steps (as `keras-l2l evaluate` scores it)."""
-    run, (final_loss, _) = make_rollout(rule, problem), compile_scores(problem)
-    starts = initial_params(problem, SEEDS)
-    return np.array([
-        float(final_loss(run_seed(run, meta, starts[seed], seed, STEPS)[1], seed_tensor(seed)))
-        for seed in SEEDS
-    ])
-
-
 def main(tasks):
     print("| task | as shipped | frozen in the tail | frozen / shipped |")
     print("|---|---|---|---|")
@@ -63,8 +51,9 @@ def main(tasks):
         problem = get_problem(f"suite/{task}")
         shipped = TrainedRule.from_preset("general-v6")
         patched = TrainedRule.from_preset("general-v6")
-        a = final_losses(shipped.rule, shipped.meta_tensors(), problem)
-        b = final_losses(freeze_in_tail(patched.rule), patched.meta_tensors(), problem)
+        a = final_losses(shipped.rule, shipped.meta_tensors(), problem, SEEDS, STEPS)
+        b = final_losses(freeze_in_tail(patched.rule), patched.meta_tensors(), problem, SEEDS,
+                         STEPS)
         print(f"| {task} | {a.mean():.4g} ({', '.join(f'{x:.3g}' for x in a)}) | "
               f"{b.mean():.4g} ({', '.join(f'{x:.3g}' for x in b)}) | {b.mean() / a.mean():.3f} |",
               flush=True)
