@@ -311,7 +311,7 @@ def test_correction_gate_is_off_while_the_momentum_carries_signal_and_saves(tmp_
 def test_centered_correction_matches_the_numpy_reference_and_is_zero_at_zero_inputs():
     """`correction_centered=True`: d(x) - d(0) per variable, as the reference computes it; a
     variable whose gradients have all been zero takes no step at all (the plain rule drifts)."""
-    settings = dict(tensor_units=5, context_units=3, hidden_units=4, base_learning_rate=0.01)
+    settings = dict(tensor_units=5, context_units=1, hidden_units=4, base_learning_rate=0.01)
     for gated in (None, 0.7):
         rule = HierarchicalLSTM(**settings, correction_gate_rms=gated, correction_centered=True)
         meta = random_meta(rule)

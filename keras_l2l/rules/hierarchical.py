@@ -318,7 +318,7 @@ class HierarchicalLSTM(UpdateRule):
             new_state["tensor_log_scale"] = log_scale
         rows = [log_step, head[:, 1:]]
         if self.correction_centered:  # d at zero inputs, per variable
-            zeros = ops.zeros_like(head[:, :NUM_PARAM_FEATURES])
+            zeros = ops.repeat(ops.zeros_like(head[:, :1]), NUM_PARAM_FEATURES, axis=1)
             rows.append(self.param_outputs(meta_params, zeros, head)[:, :1])
         if self._gated:
             rows.append(self._correction_gate(meta_params, h, sums, state["tensor_size"], step))
