@@ -8,9 +8,11 @@ import numpy as np
 import tensorflow as tf
 
 
-def quadratic_meta_loss(rule, initial_state, n, rng):
-    """`meta -> sum of f(theta_t), t = 1..3` for f = |W theta - y|^2; `initial_state()` gives float64 state."""
-    w, target = tf.constant(rng.normal(size=(n, n))), tf.constant(rng.normal(size=n))
+def quadratic_meta_loss(rule, initial_state, n, rng, w=None):
+    """`meta -> sum of f(theta_t), t = 1..3` for f = |W theta - y|^2; `initial_state()` gives float64 state.
+    `w` (n x n) replaces the random W."""
+    w = tf.constant(rng.normal(size=(n, n)) if w is None else w)
+    target = tf.constant(rng.normal(size=n))
     theta0 = rng.normal(size=n)
 
     def meta_loss(meta):
