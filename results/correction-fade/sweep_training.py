@@ -6,7 +6,9 @@ problems of its meta-training (the ones results/step-adaptation chose its step a
         --out results/correction-fade/training.jsonl [--problems PROBLEM ...]
 
 A variant's JSON may name another start, '{"preset": "results/general-p/preset"}', with
-or without changes to its rule.
+or without changes to its rule, or a patch of the step adaptation over the end-of-run
+tail that is not a rule option, '{"tail_adaptation": "hold"}' or '"fall"'
+(results/step-adaptation/tail_freeze_5000.py).
 
 Chosen here, never on the held-out suite. Appends one JSON line per (problem, steps,
 changes) to --out (no changes: as shipped), skipping lines already there, so a stopped
@@ -18,6 +20,7 @@ per problem and horizon, with geometric means.
 import argparse
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,9 @@ from keras_l2l import TrainedRule
 from keras_l2l.datasets import default_data_dir
 from keras_l2l.evaluation.runs import final_losses
 from keras_l2l.problems.registry import get_problem
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "step-adaptation"))
+from tail_freeze_5000 import freeze_in_tail  # noqa: E402
 
 PROBLEMS = ("mnist", "mlp/cifar10/32/relu/b128", "family/rnn/25500", "family/regression/34030",
             "family/conv/20719", "family/autoencoder/51675", "family/logreg/63419",
@@ -50,9 +56,12 @@ def run(problems, steps, variants, out):
         for changes in ({}, *variants):
             if (name, steps, label(changes)) in done:
                 continue
-            rule_changes = {k: v for k, v in changes.items() if k != "preset"}
+            rule_changes = {k: v for k, v in changes.items()
+                            if k not in ("preset", "tail_adaptation")}
             trained = TrainedRule.from_preset(changes.get("preset", "general-v6"))
             trained = trained.reconfigured(**rule_changes) if rule_changes else trained
+            if "tail_adaptation" in changes:
+                freeze_in_tail(trained.rule, changes["tail_adaptation"])
             finals = final_losses(trained.rule, trained.meta_tensors(), problem, SEEDS, steps)
             with out.open("a") as f:
                 f.write(json.dumps({"problem": name, "steps": steps, "changes": changes,

@@ -26,21 +26,24 @@ DEFAULT_TASKS = ("fashion-two-input", "fashion-rows-lstm", "mnist-patch-transfor
                  "cifar-resmlp-layernorm")
 
 
-def freeze_in_tail(rule):
-    """Patch `rule` (a HierarchicalLSTM with step adaptation and a tail) so that its
-    multipliers stop moving once the tail's factor falls below 1."""
+def freeze_in_tail(rule, mode="hold"):
+    """Patch `rule` (a HierarchicalLSTM with step adaptation and a tail) so that, once the
+    tail's factor falls below 1, its multipliers stop moving (`mode="hold"`) or can only
+    fall (`mode="fall"`: a turning gradient still cuts the step, an aligned one no longer
+    raises it)."""
     variable_step = rule.variable_step
 
-    def frozen(meta_params, sums, state):
+    def limited(meta_params, sums, state):
         rows, new_state = variable_step(meta_params, sums, state)
         factor = linear_tail(state["step"] + 1.0, state["horizon"], rule.anneal_fraction,
                              rule.anneal_after)
         old, new = state["tensor_log_scale"], new_state["tensor_log_scale"]
-        kept = ops.where(factor < 1.0, old, new)
+        in_tail = old if mode == "hold" else ops.minimum(old, new)
+        kept = ops.where(factor < 1.0, in_tail, new)
         rows = ops.concatenate([rows[:, :1] + (kept - new)[:, None], rows[:, 1:]], 1)
         return rows, dict(new_state, tensor_log_scale=kept)
 
-    rule.variable_step = frozen
+    rule.variable_step = limited
     return rule
 
 
