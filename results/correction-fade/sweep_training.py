@@ -6,9 +6,10 @@ problems of its meta-training (the ones results/step-adaptation chose its step a
         --out results/correction-fade/training.jsonl [--problems PROBLEM ...]
 
 A variant's JSON may name another start, '{"preset": "results/general-p/preset"}', with
-or without changes to its rule, or a patch of the step adaptation over the end-of-run
-tail that is not a rule option, '{"tail_adaptation": "hold"}' or '"fall"'
-(results/step-adaptation/tail_freeze_5000.py).
+or without changes to its rule, or a patch of the step adaptation that is not a rule
+option: over the end-of-run tail, '{"tail_adaptation": "hold"}' or '"fall"'
+(results/step-adaptation/tail_freeze_5000.py); its cap on the log multiplier,
+'{"adapt_range": 3}' (`rules.hierarchical.ADAPT_RANGE`, 2 as shipped).
 
 Chosen here, never on the held-out suite. Appends one JSON line per (problem, steps,
 changes) to --out (no changes: as shipped), skipping lines already there, so a stopped
@@ -29,6 +30,7 @@ from keras_l2l import TrainedRule
 from keras_l2l.datasets import default_data_dir
 from keras_l2l.evaluation.runs import final_losses
 from keras_l2l.problems.registry import get_problem
+from keras_l2l.rules import hierarchical
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "step-adaptation"))
 from tail_freeze_5000 import freeze_in_tail  # noqa: E402
@@ -37,6 +39,7 @@ PROBLEMS = ("mnist", "mlp/cifar10/32/relu/b128", "family/rnn/25500", "family/reg
             "family/conv/20719", "family/autoencoder/51675", "family/logreg/63419",
             "family/mlp/47832")
 SEEDS = (0, 1, 2)
+SHIPPED_ADAPT_RANGE = hierarchical.ADAPT_RANGE
 
 
 def read(path):
@@ -57,12 +60,16 @@ def run(problems, steps, variants, out):
             if (name, steps, label(changes)) in done:
                 continue
             rule_changes = {k: v for k, v in changes.items()
-                            if k not in ("preset", "tail_adaptation")}
+                            if k not in ("preset", "tail_adaptation", "adapt_range")}
             trained = TrainedRule.from_preset(changes.get("preset", "general-v6"))
             trained = trained.reconfigured(**rule_changes) if rule_changes else trained
             if "tail_adaptation" in changes:
                 freeze_in_tail(trained.rule, changes["tail_adaptation"])
-            finals = final_losses(trained.rule, trained.meta_tensors(), problem, SEEDS, steps)
+            hierarchical.ADAPT_RANGE = changes.get("adapt_range", SHIPPED_ADAPT_RANGE)
+            try:  # read when the rollout is traced, inside final_losses
+                finals = final_losses(trained.rule, trained.meta_tensors(), problem, SEEDS, steps)
+            finally:
+                hierarchical.ADAPT_RANGE = SHIPPED_ADAPT_RANGE
             with out.open("a") as f:
                 f.write(json.dumps({"problem": name, "steps": steps, "changes": changes,
                                     "seeds": list(SEEDS), "finals": finals.tolist(),
