@@ -180,6 +180,7 @@ def test_second_order_meta_gradient_matches_finite_differences():
     initial = lambda: tf_state(rule.initial_state(sizes), tf.float64)
     assert_meta_gradient_matches(quadratic_meta_loss(rule, initial, 6, rng), meta0, rng)
 
+
 def test_second_order_meta_gradient_is_finite_where_a_coordinate_gets_no_gradient():
     """A coordinate the loss ignores (a conv bias before batch norm) has v = 0 throughout;
     d sqrt(v) / dv is infinite there, and the exact meta-gradient must still be finite and

@@ -3,7 +3,7 @@ problems of its meta-training (the ones results/step-adaptation chose its step a
 
     python results/correction-fade/sweep_training.py --steps 5000 \\
         --changes '{"correction_fade_after": 200}' '{"correction_centered": true}' \\
-        --out results/correction-fade/training.jsonl [--problems PROBLEM ...]
+        --out results/correction-fade/training.jsonl [--problems PROBLEM ... | run-c]
 
 A variant's JSON may name another start, '{"preset": "results/general-p/preset"}', with
 or without changes to its rule, or a patch of the step adaptation that is not a rule
@@ -32,7 +32,9 @@ from keras_l2l.evaluation.runs import final_losses
 from keras_l2l.problems.registry import get_problem
 from keras_l2l.rules import hierarchical
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "step-adaptation"))
+RESULTS = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(RESULTS / "step-adaptation"), str(RESULTS / "meta-gradient")]
+from line_search import TASKS as RUN_C_TASKS  # noqa: E402
 from tail_freeze_5000 import freeze_in_tail  # noqa: E402
 
 PROBLEMS = ("mnist", "mlp/cifar10/32/relu/b128", "family/rnn/25500", "family/regression/34030",
@@ -110,8 +112,11 @@ def main():
     parser.add_argument("--changes", nargs="*", type=json.loads, default=[],
                         help="rule settings to change, one JSON object per variant")
     parser.add_argument("--out", type=Path, default=Path("results/correction-fade/training.jsonl"))
-    parser.add_argument("--problems", nargs="*", default=PROBLEMS)
+    parser.add_argument("--problems", nargs="*", default=PROBLEMS,
+                        help="problem names, or run-c: all 24 of run C's meta-training tasks")
     args = parser.parse_args()
+    if args.problems == ["run-c"]:
+        args.problems = RUN_C_TASKS
     if args.steps:
         run(args.problems, args.steps, args.changes, args.out)
     table(args.out)
